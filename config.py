@@ -1,0 +1,265 @@
+"""Mailroom's settings: read once from the environment (and `.env`), typed, validated.
+
+The real environment wins over `.env`. Every value is parsed to its real type
+(`MAIL_USE_TLS=false` is False), and every problem is collected so that a
+production start fails once, naming all of them, instead of one per restart.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from email.utils import parseaddr
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+ENVIRONMENTS = ("development", "testing", "production")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+# Where `make run` points the app: the built-in dev catcher (`flask mail catcher`).
+DEV_MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1025}
+
+
+class ConfigError(RuntimeError):
+    """Start-up refused: carries every problem found, in one message."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Mailroom cannot start; fix these settings:\n{lines}")
+
+
+class _Reader:
+    """Parses named environment values, collecting problems instead of raising."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        return value.strip() if value is not None else None
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.raw(name)
+        return value if value else default
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in TRUE_WORDS:
+            return True
+        if value.lower() in FALSE_WORDS:
+            return False
+        self.problems.append(f"{name}={value!r} is not a yes/no value (use true or false)")
+        return default
+
+    def number(self, name: str, default, kind=int, minimum=0):
+        value = self.raw(name)
+        if not value:
+            return default
+        try:
+            parsed = kind(value)
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not a {kind.__name__}")
+            return default
+        if parsed < minimum:
+            self.problems.append(f"{name}={value!r} must be at least {minimum}")
+            return default
+        return parsed
+
+    def words(self, name: str) -> list[str]:
+        value = self.raw(name) or ""
+        return [w.strip().lower() for w in value.split(",") if w.strip()]
+
+
+def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, list[str]]:
+    """Read settings: returns (config, problems found while parsing).
+
+    With no `environ`, `.env` beside this file is loaded first; variables
+    already set in the real environment keep their values.
+    """
+    if environ is None:
+        load_dotenv(ROOT / ".env", override=False)
+        environ = os.environ
+    r = _Reader(environ)
+    app_env = (r.text("APP_ENV") or "production").lower()
+    if app_env not in ENVIRONMENTS:
+        r.problems.append(f"APP_ENV={app_env!r} must be one of {', '.join(ENVIRONMENTS)}")
+        app_env = "production"
+    config = {
+        "APP_ENV": app_env,
+        "SECRET_KEY": r.text("SECRET_KEY"),
+        "APP_BASE_URL": r.text("APP_BASE_URL"),
+        "SQLALCHEMY_DATABASE_URI": r.text("DATABASE_URL"),
+        "MAIL_SERVER": r.text("MAIL_SERVER"),
+        "MAIL_PORT": r.number("MAIL_PORT", None, minimum=1),
+        "MAIL_USE_TLS": r.flag("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": r.flag("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": r.text("MAIL_USERNAME"),
+        "MAIL_PASSWORD": r.text("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": r.text("MAIL_DEFAULT_SENDER"),
+        "MAIL_MAX_EMAILS": r.number("MAIL_MAX_EMAILS", None, minimum=1),
+        "MAIL_TIMEOUT": r.number("MAIL_TIMEOUT", 30.0, kind=float, minimum=0.1),
+        "MAIL_TLS_VERIFY": r.flag("MAIL_TLS_VERIFY", True),
+        "MAIL_CA_FILE": r.text("MAIL_CA_FILE"),
+        "MAIL_ALLOWLIST": r.words("MAIL_ALLOWLIST"),
+        "MAIL_SENDER_THREADS": r.number("MAIL_SENDER_THREADS", 2),
+        # Pipeline tuning; the defaults suit production.
+        "MAIL_POLL_INTERVAL": r.number("MAIL_POLL_INTERVAL", 2.0, kind=float, minimum=0.01),
+        "MAIL_BATCH_SIZE": r.number("MAIL_BATCH_SIZE", 20, minimum=1),
+        "MAIL_MAX_ATTEMPTS": r.number("MAIL_MAX_ATTEMPTS", 10, minimum=1),
+        "MAIL_RETRY_BASE": r.number("MAIL_RETRY_BASE", 30.0, kind=float),
+        "MAIL_RETRY_MAX": r.number("MAIL_RETRY_MAX", 3600.0, kind=float),
+        "MAIL_TRANSPORT_BACKOFF_MAX": r.number("MAIL_TRANSPORT_BACKOFF_MAX", 300.0, kind=float),
+        "MAIL_GIVE_UP_AFTER": r.number("MAIL_GIVE_UP_AFTER", 3 * 24 * 3600.0, kind=float),
+        "MAIL_ACCOUNT_MAILS_PER_HOUR": r.number("MAIL_ACCOUNT_MAILS_PER_HOUR", 5, minimum=1),
+        "RATELIMIT_STORAGE_URI": r.text("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": r.flag("RATELIMIT_ENABLED", True),
+        "PROXY_FIX_HOPS": r.number("PROXY_FIX_HOPS", 0),
+    }
+    # Flask-Mail decides suppression from TESTING unless told: only pass it on when set.
+    if r.raw("MAIL_SUPPRESS_SEND") is not None:
+        config["MAIL_SUPPRESS_SEND"] = r.flag("MAIL_SUPPRESS_SEND", False)
+    return config, r.problems
+
+
+def apply_defaults(config: dict, instance_path: str) -> dict:
+    """Fill what an environment may leave out; development gets a working local setup."""
+    env = config["APP_ENV"]
+    if env == "development":
+        for key, value in DEV_MAIL.items():
+            if config.get(key) is None:
+                config[key] = value
+        config.setdefault("APP_BASE_URL", None)
+        config["APP_BASE_URL"] = config["APP_BASE_URL"] or "http://127.0.0.1:5000"
+        config["MAIL_DEFAULT_SENDER"] = (
+            config.get("MAIL_DEFAULT_SENDER") or "Mailroom <no-reply@mailroom.localhost>"
+        )
+    if env == "development" and not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _local_secret_key(Path(instance_path) / "dev-secret-key")
+    if env == "testing" and not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(instance_path) / 'mailroom.db'}"
+    if config.get("MAIL_PORT") is None:
+        config["MAIL_PORT"] = 465 if config.get("MAIL_USE_SSL") else 25
+    config["TESTING"] = env == "testing" or config.get("TESTING", False)
+    # Never let Flask-Mail print the SMTP dialogue: it includes the AUTH line.
+    config["MAIL_DEBUG"] = 0
+    # A rate-limit store that is down (Redis restarting) must not turn every form into a 500:
+    # count in memory meanwhile.
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    return config
+
+
+def _local_secret_key(path: Path) -> str:
+    """Development keeps one generated key in instance/, so a code reload by the dev server
+    keeps sessions and the links already in the dev mailbox working."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def check(config: dict) -> tuple[list[str], list[str]]:
+    """Return (problems, warnings). Problems stop a production start."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    production = config["APP_ENV"] == "production"
+    if production:
+        problems += _required_in_production(config)
+    problems += _check_base_url(config.get("APP_BASE_URL"))
+    problems += _check_sender(config.get("MAIL_DEFAULT_SENDER"))
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        problems.append(
+            "MAIL_USE_TLS and MAIL_USE_SSL are both on: choose one "
+            "(STARTTLS on port 587 is MAIL_USE_TLS; implicit TLS on 465 is MAIL_USE_SSL)"
+        )
+    if _credentials_in_clear(config):
+        message = (
+            f"MAIL_USERNAME/MAIL_PASSWORD would be sent unencrypted to {config['MAIL_SERVER']}: "
+            "turn on MAIL_USE_TLS or MAIL_USE_SSL"
+        )
+        (problems if production else warnings).append(message)
+    if config.get("MAIL_CA_FILE") and not Path(config["MAIL_CA_FILE"]).is_file():
+        problems.append(f"MAIL_CA_FILE={config['MAIL_CA_FILE']!r} is not a readable file")
+    warnings += _likely_mistakes(config)
+    return problems, warnings
+
+
+def _required_in_production(config: dict) -> list[str]:
+    needed = {
+        "SECRET_KEY": "signs sessions and email links",
+        "APP_BASE_URL": "the public origin used in every emailed link",
+        "MAIL_SERVER": "the SMTP server to send through",
+        "MAIL_DEFAULT_SENDER": "the From address of every email",
+    }
+    return [f"{name} is not set ({why})" for name, why in needed.items() if not config.get(name)]
+
+
+def _check_base_url(url: str | None) -> list[str]:
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [f"APP_BASE_URL={url!r} must be an absolute http(s) URL, e.g. https://example.com"]
+    if parts.query or parts.fragment:
+        return [f"APP_BASE_URL={url!r} must not carry a query or fragment"]
+    return []
+
+
+def _check_sender(sender: str | None) -> list[str]:
+    if not sender:
+        return []
+    _, address = parseaddr(sender)
+    if "@" not in address or any(c in sender for c in "\r\n"):
+        return [f"MAIL_DEFAULT_SENDER={sender!r} is not an address like 'Name <me@example.com>'"]
+    return []
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return True
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials_in_clear(config: dict) -> bool:
+    has_credentials = config.get("MAIL_USERNAME") or config.get("MAIL_PASSWORD")
+    encrypted = config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL")
+    return bool(has_credentials) and not encrypted and not _is_loopback(config.get("MAIL_SERVER"))
+
+
+def _likely_mistakes(config: dict) -> list[str]:
+    port, warnings = config.get("MAIL_PORT"), []
+    if config.get("MAIL_USE_SSL") and port == 587:
+        warnings.append(
+            "MAIL_USE_SSL is on with port 587, which usually speaks STARTTLS: "
+            "set MAIL_USE_TLS=true and MAIL_USE_SSL=false, or use port 465"
+        )
+    if config.get("MAIL_USE_TLS") and port == 465:
+        warnings.append(
+            "MAIL_USE_TLS (STARTTLS) is on with port 465, which usually speaks implicit TLS: "
+            "set MAIL_USE_SSL=true and MAIL_USE_TLS=false, or use port 587"
+        )
+    if not config.get("MAIL_TLS_VERIFY"):
+        warnings.append(
+            "MAIL_TLS_VERIFY is off: any certificate is accepted, so the SMTP password "
+            "can be read by whoever sits between this host and the server"
+        )
+    if config.get("MAIL_ALLOWLIST"):
+        warnings.append("MAIL_ALLOWLIST is set: mail to any other address is suppressed, not sent")
+    return warnings
