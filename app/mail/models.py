@@ -1,0 +1,101 @@
+"""The outbox as data: one row per message, one row per delivery attempt, one per sender."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app import clock
+from app.extensions import db
+
+QUEUED, SENDING, SENT, FAILED, SUPPRESSED, EXPIRED = (
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "suppressed",
+    "expired",
+)
+STATUSES = (QUEUED, SENDING, SENT, FAILED, SUPPRESSED, EXPIRED)
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Fixed at enqueue and inside `mime`, so every attempt carries the same Message-ID.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    template: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    # The final RFC 5322 bytes: senders only speak SMTP. Purged (NULL) once old and sent.
+    mime: Mapped[bytes | None] = mapped_column(LargeBinary)
+    smtputf8: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
+    # A reset mail is worthless once its link has expired: never send it after this.
+    not_after: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
+    relay: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="message",
+        order_by="DeliveryAttempt.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class DeliveryAttempt(db.Model):
+    __tablename__ = "mail_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_outbox.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # sent, retry or failed: how this attempt was classified.
+    outcome: Mapped[str] = mapped_column(String(16))
+    smtp_code: Mapped[int | None] = mapped_column(Integer)
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
+    error_class: Mapped[str | None] = mapped_column(String(64))
+    relay: Mapped[str | None] = mapped_column(String(255))
+    sender_name: Mapped[str | None] = mapped_column(String(128))
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attempt_log")
+
+
+class SenderState(db.Model):
+    """One row per live sender thread: heartbeat and transport health, for /healthz and admins."""
+
+    __tablename__ = "mail_sender"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime)
+    backoff_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,96 @@
+"""Email previews: sample data for every template, rendered by the real composer.
+
+Each template in templates/email/ (except the `_layout` shells) needs an entry in
+SAMPLES, with the same context its sender passes; a test fails for any without.
+Nothing here is queued or sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from flask import current_app
+
+from app.mail.compose import ComposedMail, compose, link_to
+
+SAMPLE_ADDRESS = "ada.lovelace@example.com"
+# Looks like a token, works as none: a preview must never carry a live link.
+SAMPLE_TOKEN = "preview-sample-token-not-valid"  # noqa: S105 - not a secret
+
+
+def _confirm_email() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "confirm_url": link_to("auth.confirm", token=SAMPLE_TOKEN),
+        "expires_in": "48 hours",
+    }
+
+
+def _already_registered() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "login_url": link_to("auth.login"),
+        "reset_url": link_to("auth.reset_request"),
+    }
+
+
+def _reset_password() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "reset_url": link_to("auth.reset_password", token=SAMPLE_TOKEN),
+        "expires_in": "1 hour",
+    }
+
+
+def _password_changed() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "changed_at": "21 November 2026 at 08:40 UTC",
+        "reset_url": link_to("auth.reset_request"),
+    }
+
+
+SAMPLES: dict[str, Callable[[], dict]] = {
+    "confirm_email": _confirm_email,
+    "already_registered": _already_registered,
+    "reset_password": _reset_password,
+    "password_changed": _password_changed,
+    "test_email": dict,
+}
+
+
+@dataclass(frozen=True)
+class Preview:
+    name: str
+    context: dict
+    mail: ComposedMail
+
+    @property
+    def size(self) -> int:
+        return len(self.mail.mime)
+
+    @property
+    def source(self) -> str:
+        return self.mail.mime.decode("utf-8", "replace")
+
+
+def template_names() -> list[str]:
+    """Every email template the app can send: the stems of templates/email/*.txt|html."""
+    names = set()
+    for path in current_app.jinja_env.list_templates(extensions=["txt", "html"]):
+        parts = PurePosixPath(path)
+        if parts.parent.as_posix() == "email" and not parts.stem.startswith("_"):
+            names.add(parts.stem)
+    return sorted(names)
+
+
+def missing_samples() -> list[str]:
+    return [name for name in template_names() if name not in SAMPLES]
+
+
+def render_preview(name: str) -> Preview:
+    """Compose `name` with its sample data; KeyError when it has none."""
+    context = SAMPLES[name]()
+    return Preview(name, context, compose(SAMPLE_ADDRESS, name, **context))
