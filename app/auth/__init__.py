@@ -1,0 +1,1 @@
+"""Accounts: sign-up with confirmation, log-in, password reset and change."""

@@ -1,0 +1,79 @@
+"""The account forms. Field names are fixed (browser tests and other pages rely on them);
+every form carries a CSRF token through FlaskForm."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, ValidationError
+
+from app.auth.addresses import MAX_ADDRESS_LENGTH, InvalidAddress, normalise_email
+from app.auth.passwords import MAX_LENGTH, policy_problem
+
+_EMAIL_ATTRS = {"autocomplete": "email", "maxlength": MAX_ADDRESS_LENGTH, "inputmode": "email"}
+_NEW_PASSWORD_ATTRS = {"autocomplete": "new-password", "minlength": 8, "maxlength": MAX_LENGTH}
+
+
+def canonical_address(form, field) -> None:
+    """Refuse anything but one bare address, and leave its canonical form in `field.data`."""
+    try:
+        field.data = normalise_email(field.data)
+    except InvalidAddress as problem:
+        raise ValidationError(str(problem)) from None
+
+
+def password_policy(form, field) -> None:
+    problem = policy_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _email_field() -> EmailField:
+    return EmailField("Email address", [canonical_address], render_kw=_EMAIL_ATTRS)
+
+
+def _new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
+    password = PasswordField(label, [password_policy], render_kw=_NEW_PASSWORD_ATTRS)
+    confirm = PasswordField(
+        f"{label} again",
+        [InputRequired("Type the password again."), EqualTo("password", "The passwords differ.")],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+    return password, confirm
+
+
+class SignupForm(FlaskForm):
+    email = _email_field()
+    password, password_confirm = _new_password_fields("Password")
+
+
+class LoginForm(FlaskForm):
+    # No format check here: every failure gets the same answer, so a typo in the address
+    # must look exactly like a wrong password.
+    email = EmailField(
+        "Email address", [InputRequired("Enter your email address.")], render_kw=_EMAIL_ATTRS
+    )
+    password = PasswordField(
+        "Password",
+        [InputRequired("Enter your password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class EmailOnlyForm(FlaskForm):
+    """Resend confirmation and request a reset: just the address."""
+
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password, password_confirm = _new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        [InputRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, password_confirm = _new_password_fields()

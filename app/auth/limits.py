@@ -1,0 +1,58 @@
+"""Abuse limits on the account forms: per client and per target address.
+
+Both keys are counted whether or not the address has an account, so the limited
+answer (a 429 page) is the same for every address. The outbox cap on account mails
+(MAIL_ACCOUNT_MAILS_PER_HOUR) is the second line: it holds even across many clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import request
+from flask_limiter.util import get_remote_address
+
+from app.auth.addresses import address_key
+from app.extensions import limiter
+
+MESSAGE = "Too many attempts. Wait a few minutes, then try again."
+
+# Forms that send mail: a person needs a handful an hour; a script wants thousands.
+MAIL_FORM_PER_CLIENT = "10 per minute;50 per hour"
+MAIL_FORM_PER_ADDRESS = "5 per minute;20 per hour"
+# Log-in: enough for typos, too few for guessing; per address slows a spread-out attack.
+LOGIN_PER_CLIENT = "20 per minute;200 per hour"
+LOGIN_PER_ADDRESS = "10 per minute;50 per hour"
+
+
+def client_key() -> str:
+    return f"client:{get_remote_address()}"
+
+
+def address_key_from_form() -> str:
+    # Hashed: the limiter's storage (Redis, say) never holds the addresses themselves.
+    digest = hashlib.sha256(address_key(request.form.get("email")).encode()).hexdigest()
+    return f"address:{digest[:32]}"
+
+
+def _limits(per_client: str, per_address: str):
+    by_client = limiter.limit(
+        per_client, key_func=client_key, methods=["POST"], error_message=MESSAGE
+    )
+    by_address = limiter.limit(
+        per_address, key_func=address_key_from_form, methods=["POST"], error_message=MESSAGE
+    )
+
+    def decorate(view):
+        return by_client(by_address(view))
+
+    return decorate
+
+
+def limit_mail_form(view):
+    """Sign-up, resend and reset request."""
+    return _limits(MAIL_FORM_PER_CLIENT, MAIL_FORM_PER_ADDRESS)(view)
+
+
+def limit_login(view):
+    return _limits(LOGIN_PER_CLIENT, LOGIN_PER_ADDRESS)(view)
