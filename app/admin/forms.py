@@ -1,0 +1,56 @@
+"""The admin console's forms. Each POST form is a FlaskForm, so it carries a CSRF token."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from app.auth.addresses import MAX_ADDRESS_LENGTH, InvalidAddress, normalise_email
+from app.mail.models import STATUSES
+
+_EMAIL_ATTRS = {"maxlength": MAX_ADDRESS_LENGTH, "inputmode": "email", "autocomplete": "email"}
+
+
+def canonical_address(form, field) -> None:
+    """One bare address, left in `field.data` in the form it will be mailed to."""
+    if not field.data:
+        return
+    try:
+        field.data = normalise_email(field.data)
+    except InvalidAddress as problem:
+        raise ValidationError(str(problem)) from None
+
+
+class TestEmailForm(FlaskForm):
+    to = EmailField("Send a test email to", [canonical_address], render_kw=_EMAIL_ATTRS)
+
+    def validate_to(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Enter the address to send the test email to.")
+
+
+class CheckForm(FlaskForm):
+    rcpt = EmailField(
+        "Also ask about a recipient (optional)",
+        [Optional(), canonical_address],
+        render_kw=_EMAIL_ATTRS,
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (retry): only the CSRF token."""
+
+
+class OutboxFilterForm(FlaskForm):
+    """The outbox list's filters: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status"), *(SelectChoice(s) for s in STATUSES)],
+        default="",
+    )
+    q = StringField("Address contains", [Optional(), Length(max=MAX_ADDRESS_LENGTH)])

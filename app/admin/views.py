@@ -1,0 +1,170 @@
+"""Admin mail console views: settings, test email, connection doctor, outbox, previews.
+
+HTTP only: what each page shows is gathered in `summary`, `outbox_pages`,
+`app.mail.status`, `app.mail.diagnostics` and `app.mail.previews`. Every view is
+for admins only (`access.protect`).
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from jinja2 import TemplateNotFound
+
+from app.admin import access, outbox_pages, summary
+from app.admin.forms import ActionForm, CheckForm, OutboxFilterForm, TestEmailForm
+from app.extensions import db, limiter
+from app.mail import outbox, send_email
+from app.mail.cli import TEST_PRIORITY
+from app.mail.diagnostics import diagnose
+from app.mail.models import OutboxMessage
+from app.mail.previews import SAMPLES, missing_samples, render_preview, template_names
+from app.mail.status import mail_status
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+access.protect(bp)
+smtp_action_limit = limiter.limit(access.SMTP_ACTIONS_PER_USER, key_func=access.per_admin)
+
+# The HTML of an email is shown framed and inert: no script, no request anywhere, and
+# only this site may frame it (the site-wide policy forbids all framing).
+EMAIL_FRAME_POLICY = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+)
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.mail_settings"))
+
+
+@bp.get("/mail")
+def mail_settings():
+    test_form = TestEmailForm(formdata=None, to=current_user.email)
+    return _settings_page(test_form, CheckForm(formdata=None))
+
+
+def _settings_page(test_form: TestEmailForm, check_form: CheckForm, status: int = 200):
+    return render_template(
+        "admin/mail.html",
+        settings=summary.settings_rows(current_app.config),
+        warnings=current_app.config.get("CONFIG_WARNINGS", []),
+        status=mail_status(),
+        test_form=test_form,
+        check_form=check_form,
+    ), status
+
+
+@bp.post("/mail/test")
+@smtp_action_limit
+def send_test():
+    form = TestEmailForm()
+    if not form.validate():
+        return _settings_page(form, CheckForm(formdata=None), 400)
+    # The real outbox, ahead of other mail: that is what this proves.
+    row = send_email(form.to.data, "test_email", priority=TEST_PRIORITY)
+    db.session.commit()
+    return redirect(url_for("admin.outbox_message", id=row.id))
+
+
+@bp.post("/mail/check")
+@smtp_action_limit
+def check():
+    form = CheckForm()
+    if not form.validate():
+        test_form = TestEmailForm(formdata=None, to=current_user.email)
+        return _settings_page(test_form, form, 400)
+    diagnosis = diagnose(current_app.config, form.rcpt.data or None)
+    return render_template("admin/check.html", diagnosis=diagnosis, form=form)
+
+
+@bp.get("/mail/outbox", endpoint="outbox")
+def outbox_list():
+    form = OutboxFilterForm(request.args)
+    if not form.validate():
+        abort(400, "That status or address filter is not valid.")
+    page = request.args.get("page", 1, type=int)
+    messages = outbox_pages.find_messages(form.status.data, form.q.data, max(page, 1))
+    return render_template(
+        "admin/outbox.html", form=form, messages=messages, counts=outbox.counts()
+    )
+
+
+@bp.get("/mail/outbox/<int:id>")
+def outbox_message(id: int):
+    row = db.get_or_404(OutboxMessage, id)
+    outcome = outbox_pages.delivery_outcome(row, mail_status()["senders_alive"])
+    return render_template(
+        "admin/message.html",
+        row=row,
+        parts=outbox_pages.message_parts(row.mime),
+        outcome=outcome,
+        retry_form=ActionForm(),
+    )
+
+
+@bp.get("/mail/outbox/<int:id>/html")
+def outbox_html(id: int):
+    row = db.get_or_404(OutboxMessage, id)
+    html = outbox_pages.message_parts(row.mime).html
+    if html is None:
+        abort(404, "This message has no HTML part (or its body was purged).")
+    return _framed_email(html)
+
+
+@bp.post("/mail/outbox/<int:id>/retry")
+def retry(id: int):
+    row = db.get_or_404(OutboxMessage, id)
+    if outbox.requeue(row):
+        db.session.commit()
+        flash(f"Message #{id} is queued again.", "success")
+    else:
+        flash("Only a failed or expired message with its body can be retried.", "error")
+    return redirect(url_for("admin.outbox_message", id=id))
+
+
+@bp.get("/mail/previews")
+def previews():
+    return render_template(
+        "admin/previews.html", previews=_all_previews(), missing=missing_samples()
+    )
+
+
+def _all_previews():
+    return [render_preview(name) for name in template_names() if name in SAMPLES]
+
+
+@bp.get("/mail/previews/<name>")
+def preview(name: str):
+    return render_template("admin/preview.html", preview=_preview_or_404(name))
+
+
+@bp.get("/mail/previews/<name>/html")
+def preview_html(name: str):
+    return _framed_email(_preview_or_404(name).mail.html)
+
+
+def _preview_or_404(name: str):
+    if name not in SAMPLES or name not in template_names():
+        abort(404, "There is no email template by that name.")
+    try:
+        return render_preview(name)
+    except TemplateNotFound:
+        abort(404, f"The {name} template has only one of its .txt and .html parts.")
+
+
+def _framed_email(html: str) -> Response:
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = EMAIL_FRAME_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "no-store"
+    return response
