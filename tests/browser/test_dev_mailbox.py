@@ -1,0 +1,62 @@
+"""Development without an SMTP account: sign up, read the confirmation in /dev/mailbox (the
+dev catcher's mail), click its button inside the email, and log in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app.mail.catcher import Catcher
+from tests.browser.people import expect_logged_in, fill_login, submit
+from tests.conftest import wait_for
+from tests.smtp_server import free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def catcher(tmp_path):
+    running = Catcher(tmp_path / "dev-mailbox", port=free_port()).start()
+    yield running
+    running.stop()
+
+
+def test_sign_up_and_confirm_through_the_dev_mailbox(serve, catcher, page, shoot):
+    email, password = "developer@example.com", "a long enough passphrase"
+    live = serve(
+        smtp=False,
+        APP_ENV="development",
+        MAIL_PORT=catcher.port,
+        DEV_MAILBOX_DIR=str(catcher.folder),
+    )
+    page.goto(f"{live.url}/dev/mailbox")
+    expect(page.get_by_text("No mail yet")).to_be_visible()
+    shoot(page, "empty-mailbox")
+
+    page.goto(f"{live.url}/signup")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password_confirm]").fill(password)
+    submit(page)
+
+    # The sender delivers to the catcher in the background: reload as a person would.
+    def mailbox_shows_the_confirmation():
+        page.goto(f"{live.url}/dev/mailbox")
+        return page.locator(".mailbox-item", has_text=email).count() > 0
+
+    wait_for(mailbox_shows_the_confirmation, timeout=15, every=0.2)
+    shoot(page, "mailbox")
+    page.locator(".mailbox-item", has_text=email).first.click()
+    frame = page.frame_locator("iframe.mail-frame")
+    button = frame.get_by_role("link", name=re.compile(r"confirm", re.IGNORECASE)).first
+    expect(button).to_be_visible()
+    shoot(page, "confirmation-email")
+
+    with page.expect_navigation(url=re.compile(r"/login")):
+        button.click()
+    expect(page.get_by_text(re.compile(r"confirmed", re.IGNORECASE)).first).to_be_visible()
+    fill_login(page, live.url, email, password)
+    submit(page)
+    expect_logged_in(page)
