@@ -22,7 +22,7 @@ from sqlalchemy import delete
 
 from app import clock
 from app.extensions import db
-from app.mail import outbox
+from app.mail import outbox, sent_marks
 from app.mail.models import OutboxMessage, SenderState
 from app.mail.transport import TRANSPORT, DeliveryError, SmtpTransport
 
@@ -90,13 +90,25 @@ class Sender(threading.Thread):
 
     def _deliver(self, ids: list[int]) -> None:
         claimed = outbox.load_claimed(ids, self.owner)
+        with sent_marks.held_for_claim() as marks:
+            link_error = self._deliver_claimed(claimed, marks)
+        if link_error:
+            self._back_off(link_error)  # outside: no connection is held while waiting
+            return
+        self._transport_ok()
+        self._heartbeat()
+
+    def _deliver_claimed(
+        self, claimed: list[outbox.Claimed], marks: sent_marks.SentMarks
+    ) -> DeliveryError | None:
+        """Send what is still ours; on a link failure hand the rest back and return it."""
         held = {mail.id for mail in claimed}
         renew_at = time.monotonic() + self.lease.total_seconds() / 2
         for position, mail in enumerate(claimed):
             rest = [m.id for m in claimed[position:] if m.id in held]
             if self.stopping.is_set():
                 outbox.release(rest, self.owner)
-                return
+                return None
             if time.monotonic() > renew_at:
                 # Half the lease gone: renew the rest in one UPDATE. Until then the lease
                 # cannot have run out, so no other sender can hold these messages.
@@ -106,17 +118,15 @@ class Sender(threading.Thread):
                 continue  # our lease ran out and another sender took it: it is theirs to send
             started = time.monotonic()
             try:
-                self._deliver_one(mail)
+                self._deliver_one(mail, marks)
             except DeliveryError as error:
-                # The link itself failed: hand everything back and wait before trying again.
+                # The link itself failed: hand everything back.
                 outbox.release(rest, self.owner, reason=error.reason)
-                self._back_off(error)
-                return
+                return error
             self._learn_speed(time.monotonic() - started)
-        self._transport_ok()
-        self._heartbeat()
+        return None
 
-    def _deliver_one(self, mail: outbox.Claimed) -> None:
+    def _deliver_one(self, mail: outbox.Claimed, marks: sent_marks.SentMarks) -> None:
         verdict = outbox.verdict_before_send(mail)
         if verdict:
             outbox.close_unsent(mail, *verdict)
@@ -135,7 +145,7 @@ class Sender(threading.Thread):
             row = db.session.get(OutboxMessage, mail.id)
             outbox.mark_failure(row, error, relay, started, self.owner)
         else:
-            outbox.mark_sent(mail, reply, relay, started, self.owner)
+            marks.mark(mail, reply, relay, started, self.owner)
             self.unsaved_sent += 1
         self.last_used = time.monotonic()
 
