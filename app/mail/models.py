@@ -65,6 +65,18 @@ class OutboxMessage(db.Model):
     )
 
 
+# The queued rows in the order senders claim them: a claim reads its batch off the front of
+# this index instead of sorting the whole backlog (3 ms a claim at 2,000 queued on
+# PostgreSQL, and growing with the backlog).
+Index(
+    "ix_mail_outbox_queue",
+    OutboxMessage.priority.desc(),
+    OutboxMessage.next_attempt_at,
+    postgresql_where=OutboxMessage.status == QUEUED,
+    sqlite_where=OutboxMessage.status == QUEUED,
+)
+
+
 class DeliveryAttempt(db.Model):
     __tablename__ = "mail_attempt"
 

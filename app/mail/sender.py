@@ -78,9 +78,9 @@ class Sender(threading.Thread):
             if not self.registered:
                 # Inside the guard: a database not reachable yet must not kill the thread.
                 self._register()
-            ids = outbox.claim_due(self.owner, self._claim_size(), self.lease)
-            if ids:
-                self._deliver(ids)
+            claimed = outbox.claim_due(self.owner, self._claim_size(), self.lease)
+            if claimed:
+                self._deliver(claimed)
             else:
                 self._idle()
         except Exception:  # noqa: BLE001 - a database blip must not kill the sender
@@ -88,8 +88,7 @@ class Sender(threading.Thread):
             db.session.rollback()
             self.stopping.wait(min(self.poll, 5))
 
-    def _deliver(self, ids: list[int]) -> None:
-        claimed = outbox.load_claimed(ids, self.owner)
+    def _deliver(self, claimed: list[outbox.Claimed]) -> None:
         with sent_marks.held_for_claim() as marks:
             link_error = self._deliver_claimed(claimed, marks)
         if link_error:
