@@ -31,7 +31,6 @@ STATUSES = (QUEUED, SENDING, SENT, FAILED, SUPPRESSED, EXPIRED)
 
 class OutboxMessage(db.Model):
     __tablename__ = "mail_outbox"
-    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Fixed at enqueue and inside `mime`, so every attempt carries the same Message-ID.
@@ -65,15 +64,14 @@ class OutboxMessage(db.Model):
     )
 
 
-# The queued rows in the order senders claim them: a claim reads its batch off the front of
-# this index instead of sorting the whole backlog (3 ms a claim at 2,000 queued on
-# PostgreSQL, and growing with the backlog).
+# By status, then in the order senders claim queued mail: a claim reads its batch off the
+# front (no sort of the whole backlog, 3 ms a claim at 2,000 queued and growing with it),
+# with the status as a bound parameter; counts by status use its first column.
 Index(
     "ix_mail_outbox_queue",
+    OutboxMessage.status,
     OutboxMessage.priority.desc(),
     OutboxMessage.next_attempt_at,
-    postgresql_where=OutboxMessage.status == QUEUED,
-    sqlite_where=OutboxMessage.status == QUEUED,
 )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from app import clock
 from app.extensions import db
@@ -110,31 +111,49 @@ def claim_due(owner: str, limit: int, lease: timedelta) -> list[Claimed]:
     queued ones that are due, highest priority and oldest first; in id order, read by the
     claim itself: the hot path of a drain then reads nothing more per message."""
     now = clock.utcnow()
-    lapsed = and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now)
-    claimed = _claim(lapsed, [OutboxMessage.id], owner, limit, now + lease)
+    params = {"now": now, "owner": owner, "lease_until": now + lease}
+    lapsed, due = _claim_statements(db.engine.dialect.name)
+    claimed = _claim(lapsed, params, limit)
     if len(claimed) < limit:
-        # Two queries, not one with an OR: this one reads ix_mail_outbox_queue in order and
-        # stops after `limit` rows, however long the backlog.
-        due = and_(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now)
-        order = [OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at]
-        claimed += _claim(due, order, owner, limit - len(claimed), now + lease)
+        claimed += _claim(due, params, limit - len(claimed))
     db.session.commit()
     return sorted(claimed)
 
 
-def _claim(where, order, owner: str, limit: int, lease_until: datetime) -> list[Claimed]:
-    pick = select(_OUTBOX.c.id).where(where).order_by(*order).limit(limit)
-    if db.engine.dialect.name == "postgresql":
+def _claim(statement, params: dict, limit: int) -> list[Claimed]:
+    return [Claimed(*row) for row in db.session.execute(statement, {**params, "limit": limit})]
+
+
+@cache
+def _claim_statements(dialect_name: str):
+    """Built once: constructing these statements cost more CPU than running them (about a
+    millisecond a claim, cProfile); the values go in as parameters."""
+    column = _OUTBOX.c
+    lapsed = and_(column.status == SENDING, column.lease_until < bindparam("now"))
+    # Two queries, not one with an OR: this one reads ix_mail_outbox_queue in order and
+    # stops after `limit` rows, however long the backlog (EXPLAIN on both databases).
+    due = and_(column.status == QUEUED, column.next_attempt_at <= bindparam("now"))
+    order = [column.priority.desc(), column.next_attempt_at]
+    return (
+        _claim_statement(lapsed, [column.id], dialect_name),
+        _claim_statement(due, order, dialect_name),
+    )
+
+
+def _claim_statement(where, order, dialect_name: str):
+    pick = select(_OUTBOX.c.id).where(where).order_by(*order).limit(bindparam("limit"))
+    if dialect_name == "postgresql":
         # Other senders skip what this one holds instead of queueing behind it.
         pick = pick.with_for_update(skip_locked=True)
     # On SQLite the first UPDATE opens BEGIN IMMEDIATE (see db.py): claims are serialised.
-    claim = (
+    return (
         update(_OUTBOX)
         .where(_OUTBOX.c.id.in_(pick.scalar_subquery()))
-        .values(status=SENDING, lease_owner=owner, lease_until=lease_until)
+        .values(
+            status=SENDING, lease_owner=bindparam("owner"), lease_until=bindparam("lease_until")
+        )
         .returning(*_CLAIMED_COLUMNS)
     )
-    return [Claimed(*row) for row in db.session.execute(claim)]
 
 
 def extend_lease(ids: list[int], owner: str, lease: timedelta) -> set[int]:
