@@ -74,19 +74,23 @@ class _DriverStatement:
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
-        self.compiled = compiled
         self.sql = compiled.string
         self.order = compiled.positiontup  # None when the driver takes named parameters
-        self.convert = {
-            compiled.bind_names[bind]: processor
+        # The statement's own constants (status='sent', the 1 of attempts + 1), once.
+        self.constants = {
+            compiled.bind_names[bind]: bind.effective_value
+            for bind in compiled.binds.values()
+            if not bind.required
+        }
+        self.convert = [
+            (compiled.bind_names[bind], processor)
             for bind in compiled.binds.values()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
-        }
+        ]
 
     def parameters(self, values: dict):
-        # construct_params adds the statement's own constants (status='sent', attempts + 1).
-        values = self.compiled.construct_params(values)
-        for name, convert in self.convert.items():
+        values = {**self.constants, **values}
+        for name, convert in self.convert:
             values[name] = convert(values[name])
         return values if self.order is None else [values[name] for name in self.order]
 
@@ -102,6 +106,7 @@ class SentMarks:
     """Marks messages sent on one pooled connection, one durable commit per message."""
 
     def __init__(self, connection: Connection):
+        self.cursor = connection.connection.driver_connection.cursor()
         self.driver = connection.connection.driver_connection
         self.statements = _statements(connection.dialect)
         # PostgreSQL: the connection is in autocommit and the mark is one statement.
@@ -123,7 +128,7 @@ class SentMarks:
             "owner": owner,
         }
         for statement in self.statements:
-            self.driver.execute(statement.sql, statement.parameters(values))
+            self.cursor.execute(statement.sql, statement.parameters(values))
         if self.commit:
             self.driver.commit()
         events.log_event("sent", row, text)
