@@ -103,15 +103,18 @@ class Sender(threading.Thread):
         """Send what is still ours; on a link failure hand the rest back and return it."""
         held = {mail.id for mail in claimed}
         renew_at = time.monotonic() + self.lease.total_seconds() / 2
+
+        def rest(position: int) -> list[int]:
+            return [m.id for m in claimed[position:] if m.id in held]
+
         for position, mail in enumerate(claimed):
-            rest = [m.id for m in claimed[position:] if m.id in held]
             if self.stopping.is_set():
-                outbox.release(rest, self.owner)
+                outbox.release(rest(position), self.owner)
                 return None
             if time.monotonic() > renew_at:
                 # Half the lease gone: renew the rest in one UPDATE. Until then the lease
                 # cannot have run out, so no other sender can hold these messages.
-                held = outbox.extend_lease(rest, self.owner, self.lease)
+                held = outbox.extend_lease(rest(position), self.owner, self.lease)
                 renew_at = time.monotonic() + self.lease.total_seconds() / 2
             if mail.id not in held:
                 continue  # our lease ran out and another sender took it: it is theirs to send
@@ -120,7 +123,7 @@ class Sender(threading.Thread):
                 self._deliver_one(mail, marks)
             except DeliveryError as error:
                 # The link itself failed: hand everything back.
-                outbox.release(rest, self.owner, reason=error.reason)
+                outbox.release(rest(position), self.owner, reason=error.reason)
                 return error
             self._learn_speed(time.monotonic() - started)
         return None
