@@ -53,7 +53,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         raise settings.ConfigError(problems)
     app.config.update(config)
     app.config["CONFIG_WARNINGS"] = warnings
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        config["SQLALCHEMY_DATABASE_URI"], config["MAIL_SENDER_THREADS"]
+    )
     app.config.setdefault("MAIL_AUTOSTART_SENDERS", not app.config["TESTING"])
     app.debug = config["APP_ENV"] == "development"
     _configure_logging(app)

@@ -14,9 +14,9 @@ SQLITE_BUSY_TIMEOUT_S = 15
 PG_CONNECT_TIMEOUT_S = 5
 
 
-def engine_options(uri: str) -> dict:
+def engine_options(uri: str, sender_threads: int = 0) -> dict:
     if uri.startswith("sqlite"):
-        return {
+        options = {
             "connect_args": {
                 "timeout": SQLITE_BUSY_TIMEOUT_S,
                 # pysqlite opens a transaction before the first write only, as IMMEDIATE.
@@ -24,9 +24,15 @@ def engine_options(uri: str) -> dict:
                 "check_same_thread": False,
             }
         }
-    # A database host that vanished must fail fast (and /healthz answer fast), not hang
-    # for the kernel's TCP timeout.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": PG_CONNECT_TIMEOUT_S}}
+    else:
+        # A database host that vanished must fail fast (and /healthz answer fast), not hang
+        # for the kernel's TCP timeout.
+        options = {"pool_pre_ping": True, "connect_args": {"connect_timeout": PG_CONNECT_TIMEOUT_S}}
+    if uri not in ("sqlite://", "sqlite:///:memory:"):  # those have no overflow to size
+        # A sender holds a connection through each claim (its sent-marks) and briefly takes
+        # a second for other writes: room for both, above what requests use (the default 10).
+        options["max_overflow"] = 10 + 2 * max(sender_threads, 0)
+    return options
 
 
 @event.listens_for(Engine, "connect")

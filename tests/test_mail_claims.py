@@ -22,3 +22,13 @@ def test_threads_of_a_pool_each_send_part_of_a_slow_servers_backlog(make_app, ma
     with app.app_context():
         names = db.session.scalars(select(DeliveryAttempt.sender_name)).all()
     assert len(set(names)) == 3
+
+
+def test_the_pool_lets_every_sender_hold_a_claim_connection_and_a_session_at_once(make_app):
+    # A sender keeps a connection through each claim for its sent-marks and briefly takes
+    # a second one for other writes; sixteen of them must not wait on the pool.
+    app = make_app(MAIL_SENDER_THREADS=16)
+    with app.app_context():
+        held = [db.engine.connect() for _ in range(2 * 16)]
+        for connection in held:
+            connection.close()
