@@ -200,12 +200,10 @@ def release_all(owner: str) -> None:
     release(list(ids), owner)
 
 
-def verdict_before_send(row: Claimed) -> tuple[str, str] | None:
+def verdict_before_send(row: Claimed, now: datetime, give_up: timedelta) -> tuple[str, str] | None:
     """(status, reason) if the message must not be sent any more, else None."""
-    now = clock.utcnow()
     if row.not_after and now > row.not_after:
         return EXPIRED, "not sent: its link expired before it could be delivered"
-    give_up = timedelta(seconds=current_app.config["MAIL_GIVE_UP_AFTER"])
     if now - row.created_at > give_up:
         return FAILED, f"gave up: still undelivered after {give_up}"
     if row.mime is None:

@@ -53,6 +53,7 @@ class Sender(threading.Thread):
         self.first_claim = self.batch if pool_size == 1 else 1
         # DESIGN: a dead sender's messages go out elsewhere within 4 x MAIL_TIMEOUT + poll.
         self.lease = timedelta(seconds=4 * cfg["MAIL_TIMEOUT"])
+        self.give_up = timedelta(seconds=cfg["MAIL_GIVE_UP_AFTER"])
         self.transport_failures = 0
         self.last_used = 0.0
         self.last_heartbeat = 0.0
@@ -129,11 +130,11 @@ class Sender(threading.Thread):
         return None
 
     def _deliver_one(self, mail: outbox.Claimed, marks: sent_marks.SentMarks) -> None:
-        verdict = outbox.verdict_before_send(mail)
+        started = clock.utcnow()
+        verdict = outbox.verdict_before_send(mail, started, self.give_up)
         if verdict:
             outbox.close_unsent(mail, *verdict)
             return
-        started = clock.utcnow()
         if time.monotonic() - self.last_used > NOOP_AFTER_IDLE:
             self.transport.drop_if_stale()
         relay = self.transport.settings.relay
