@@ -114,7 +114,7 @@ def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, li
         "MAIL_SENDER_THREADS": r.number("MAIL_SENDER_THREADS", 2),
         # Pipeline tuning; the defaults suit production.
         "MAIL_POLL_INTERVAL": r.number("MAIL_POLL_INTERVAL", 2.0, kind=float, minimum=0.01),
-        "MAIL_BATCH_SIZE": r.number("MAIL_BATCH_SIZE", 20, minimum=1),
+        "MAIL_BATCH_SIZE": r.number("MAIL_BATCH_SIZE", 50, minimum=1),
         "MAIL_MAX_ATTEMPTS": r.number("MAIL_MAX_ATTEMPTS", 10, minimum=1),
         "MAIL_RETRY_BASE": r.number("MAIL_RETRY_BASE", 30.0, kind=float),
         "MAIL_RETRY_MAX": r.number("MAIL_RETRY_MAX", 3600.0, kind=float),
