@@ -30,16 +30,19 @@ from app.mail.transport import Reply
 
 _OUTBOX, _ATTEMPTS = OutboxMessage.__table__, DeliveryAttempt.__table__
 
-_MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
-_MARK_SENT = _MARK_SENT.values(
-    attempts=_OUTBOX.c.attempts + 1,
-    status=SENT,
-    smtp_reply=bindparam("reply", type_=Text),
-    relay=bindparam("relay", type_=String),
-    sent_at=bindparam("now", type_=DateTime),
-    lease_owner=None,
-    lease_until=None,
-    last_error=None,
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
+    .values(
+        attempts=_OUTBOX.c.attempts + 1,
+        status=SENT,
+        smtp_reply=bindparam("reply", type_=Text),
+        relay=bindparam("relay", type_=String),
+        sent_at=bindparam("now", type_=DateTime),
+        lease_owner=None,
+        lease_until=None,
+        last_error=None,
+    )
 )
 
 # The attempt's columns, and the parameter each one takes (its outbox_id aside).
@@ -106,8 +109,8 @@ class SentMarks:
     """Marks messages sent on one pooled connection, one durable commit per message."""
 
     def __init__(self, connection: Connection):
-        self.cursor = connection.connection.driver_connection.cursor()
         self.driver = connection.connection.driver_connection
+        self.cursor = self.driver.cursor()
         self.statements = _statements(connection.dialect)
         # PostgreSQL: the connection is in autocommit and the mark is one statement.
         self.commit = len(self.statements) > 1
