@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from email.utils import parseaddr
@@ -21,6 +22,19 @@ ROOT = Path(__file__).resolve().parent
 ENVIRONMENTS = ("development", "testing", "production")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+# 64 KiB: the largest form (a password twice, a token, an address) is under 2 KiB.
+DEFAULT_MAX_BODY = 64 * 1024
+# No form here has more than a handful of fields.
+MAX_FORM_PARTS = 50
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
+MIN_HEALTH_TOKEN_LENGTH = 24
+# Words that mark a key someone typed or copied rather than generated, found anywhere in
+# its letters; the short ones only as a word of their own ("dev-...", not inside "device").
+PLACEHOLDER_WORDS = ("changeme", "secret", "password", "example", "placeholder", "insecure")
+PLACEHOLDER_KEYS = {"dev", "development", "test", "testing", "default", "todo"}
+FLASK_DEBUG_OFF = {"", "0", "false", "no"}
 
 # Where `make run` points the app: the built-in dev catcher (`flask mail catcher`).
 DEV_MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1025}
@@ -124,6 +138,12 @@ def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, li
         "RATELIMIT_STORAGE_URI": r.text("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": r.flag("RATELIMIT_ENABLED", True),
         "PROXY_FIX_HOPS": r.number("PROXY_FIX_HOPS", 0),
+        # Every form here is a few short fields: a larger body is refused with 413 before
+        # it is read (Flask counts it; unlimited by default).
+        "MAX_CONTENT_LENGTH": r.number("MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY, minimum=1024),
+        "HEALTH_TOKEN": r.text("HEALTH_TOKEN"),
+        # Read only to refuse it in production: it turns on Werkzeug's debugger under `flask`.
+        "FLASK_DEBUG": _flask_debug(r.raw("FLASK_DEBUG")),
     }
     # Flask-Mail decides suppression from TESTING unless told: only pass it on when set.
     if r.raw("MAIL_SUPPRESS_SEND") is not None:
@@ -152,6 +172,9 @@ def apply_defaults(config: dict, instance_path: str) -> dict:
     if config.get("MAIL_PORT") is None:
         config["MAIL_PORT"] = 465 if config.get("MAIL_USE_SSL") else 25
     config["TESTING"] = env == "testing" or config.get("TESTING", False)
+    # Werkzeug 3.1 keeps non-file form fields in memory up to this much: no more than the body.
+    config.setdefault("MAX_FORM_MEMORY_SIZE", config.get("MAX_CONTENT_LENGTH"))
+    config.setdefault("MAX_FORM_PARTS", MAX_FORM_PARTS)
     # Never let Flask-Mail print the SMTP dialogue: it includes the AUTH line.
     config["MAIL_DEBUG"] = 0
     # A rate-limit store that is down (Redis restarting) must not turn every form into a 500:
@@ -177,6 +200,7 @@ def check(config: dict) -> tuple[list[str], list[str]]:
     production = config["APP_ENV"] == "production"
     if production:
         problems += _required_in_production(config)
+        problems += _unsafe_in_production(config)
     problems += _check_base_url(config.get("APP_BASE_URL"))
     problems += _check_sender(config.get("MAIL_DEFAULT_SENDER"))
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
@@ -204,6 +228,75 @@ def _required_in_production(config: dict) -> list[str]:
         "MAIL_DEFAULT_SENDER": "the From address of every email",
     }
     return [f"{name} is not set ({why})" for name, why in needed.items() if not config.get(name)]
+
+
+def _unsafe_in_production(config: dict) -> list[str]:
+    problems = _check_secret_key(config.get("SECRET_KEY"))
+    url = config.get("APP_BASE_URL")
+    if url and not _check_base_url(url):
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not _is_loopback(parts.hostname):
+            problems.append(
+                f"APP_BASE_URL={url!r} is not https: emailed links would carry tokens in clear "
+                "(http is only for localhost)"
+            )
+    if config.get("FLASK_DEBUG"):
+        problems.append(
+            "FLASK_DEBUG is on: the debugger lets any visitor run code on this server; unset it"
+        )
+    token = config.get("HEALTH_TOKEN")
+    if token and len(token) < MIN_HEALTH_TOKEN_LENGTH:
+        problems.append(
+            f"HEALTH_TOKEN is {len(token)} characters long: use at least "
+            f"{MIN_HEALTH_TOKEN_LENGTH} random ones"
+        )
+    return problems
+
+
+def _check_secret_key(key: str | None) -> list[str]:
+    """Why the key is guessable, in words; never the key itself (it is a secret)."""
+    if not key:
+        return []
+    how = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+    problems = []
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY is {len(key)} characters long: use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random ones ({how})"
+        )
+    weakness = _secret_key_weakness(key)
+    if weakness:
+        problems.append(f"SECRET_KEY {weakness}, so it can be guessed ({how})")
+    return problems
+
+
+def _secret_key_weakness(key: str) -> str | None:
+    letters = "".join(c for c in key.lower() if c.isalpha())
+    tokens = {"".join(c for c in t if c.isalpha()) for t in re.split(r"[\W_]+", key.lower())}
+    if any(word in letters for word in PLACEHOLDER_WORDS) or tokens & PLACEHOLDER_KEYS:
+        return "looks like a placeholder (a word such as 'secret' or 'dev'), not a random value"
+    distinct = len(set(key))
+    if distinct < MIN_SECRET_KEY_DISTINCT:
+        return f"has only {distinct} different characters"
+    if _shortest_period(key) <= len(key) // 2:
+        return "is a short pattern repeated"
+    return None
+
+
+def _shortest_period(text: str) -> int:
+    """The length of the shortest unit that `text` repeats (its own length if none)."""
+    border = [0] * len(text)  # KMP: longest proper prefix that is also a suffix
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) - border[-1] if text else 0
+
+
+def _flask_debug(value: str | None) -> bool:
+    # Flask's own reading of the variable: anything but 0/false/no turns the debugger on.
+    return (value or "").lower() not in FLASK_DEBUG_OFF
 
 
 def _check_base_url(url: str | None) -> list[str]:

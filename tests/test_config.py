@@ -13,6 +13,17 @@ import config as settings
 from app import create_app
 from app.mail.transport import SmtpSettings
 
+# What `secrets.token_hex(16)` gives: the shortest key production accepts.
+GOOD_KEY = "9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c"
+# Everything else production needs, with nothing wrong in it.
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": GOOD_KEY,
+    "APP_BASE_URL": "https://mail.example.com",
+    "MAIL_SERVER": "smtp.example.com",
+    "MAIL_DEFAULT_SENDER": "Mailroom <no-reply@example.com>",
+}
+
 
 class AskedFor(dict):
     """An environment that remembers which names were looked up."""
@@ -77,7 +88,7 @@ def test_values_that_do_not_parse_are_listed_with_the_other_problems(environ):
 def test_a_complete_production_environment_starts(environ):
     environ.update(
         APP_ENV="production",
-        SECRET_KEY="s" * 32,
+        SECRET_KEY=GOOD_KEY,
         APP_BASE_URL="https://mail.example.com",
         MAIL_SERVER="smtp.example.com",
         MAIL_PORT="587",
@@ -139,7 +150,7 @@ def test_clear_text_credentials_to_another_host_are_only_a_warning_off_productio
 def test_clear_text_credentials_to_loopback_are_fine(environ):
     environ.update(
         APP_ENV="production",
-        SECRET_KEY="s" * 32,
+        SECRET_KEY=GOOD_KEY,
         APP_BASE_URL="https://mail.example.com",
         MAIL_SERVER="127.0.0.1",
         MAIL_USERNAME="u",
@@ -174,3 +185,66 @@ def test_every_setting_read_is_documented_in_env_example():
     example = (settings.ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     assert env.asked - documented == set()
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("a" * 31 + "b", "different characters"),
+        ("k3Y!x9_Q-Wz" * 3, "short pattern repeated"),
+        ("0123456789abcdef" * 2, "short pattern repeated"),
+        ("change-me-change-me-please-0123456789", "placeholder"),
+        ("my-super-secret-key-for-production-2024", "placeholder"),
+        ("dev-8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c", "placeholder"),
+    ],
+)
+def test_production_refuses_a_guessable_secret_key_without_printing_it(environ, key, why):
+    environ.update(PRODUCTION, SECRET_KEY=key)
+    (problem,) = problems_of(environ)
+    assert problem.startswith("SECRET_KEY ") and why in problem
+    assert key not in problem
+
+
+def test_production_lists_every_unsafe_setting_in_one_error(environ):
+    environ.update(
+        PRODUCTION, SECRET_KEY="dev", APP_BASE_URL="http://mail.example.com", FLASK_DEBUG="1"
+    )
+    problems = problems_of(environ)
+    assert len(problems) == 4
+    assert any(p.startswith("SECRET_KEY is 3 characters long: use at least 32") for p in problems)
+    assert any(p.startswith("SECRET_KEY looks like a placeholder") for p in problems)
+    assert any(p.startswith("APP_BASE_URL='http://mail.example.com' is not") for p in problems)
+    assert any(p.startswith("FLASK_DEBUG is on") for p in problems)
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "2", "on"])
+def test_production_refuses_flask_debug_read_the_way_flask_reads_it(environ, value):
+    environ.update(PRODUCTION, FLASK_DEBUG=value)
+    assert [p.split(":")[0] for p in problems_of(environ)] == ["FLASK_DEBUG is on"]
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", ""])
+def test_flask_debug_off_is_fine(environ, value):
+    environ.update(PRODUCTION, FLASK_DEBUG=value)
+    assert create_app().config["FLASK_DEBUG"] is False
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000", "http://localhost:5000", "http://[::1]:8000"]
+)
+def test_production_allows_plain_http_only_on_loopback(environ, url):
+    environ.update(PRODUCTION, APP_BASE_URL=url)
+    assert create_app().config["APP_BASE_URL"] == url
+
+
+def test_production_refuses_a_short_health_token(environ):
+    environ.update(PRODUCTION, HEALTH_TOKEN="letmein")
+    (problem,) = problems_of(environ)
+    assert problem.startswith("HEALTH_TOKEN is 7 characters long")
+
+
+def test_off_production_a_weak_key_and_http_are_allowed(environ):
+    environ.update(PRODUCTION, APP_ENV="testing", SECRET_KEY="dev", FLASK_DEBUG="1")
+    environ["APP_BASE_URL"] = "http://mail.example.com"
+    assert create_app().config["SECRET_KEY"] == "dev"
+

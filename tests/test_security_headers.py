@@ -24,7 +24,9 @@ def test_no_hsts_or_secure_cookie_off_production(client):
 
 
 def test_production_adds_hsts_and_secure_cookies(make_app):
-    app = make_app(APP_ENV="production", MAIL_SENDER_THREADS=0)
+    # Production refuses a guessable key: this one is what secrets.token_hex(16) gives.
+    key = "9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c"
+    app = make_app(APP_ENV="production", SECRET_KEY=key, MAIL_SENDER_THREADS=0)
     response = app.test_client().get("/signup", base_url="https://mailroom.example")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     cookie = response.headers["Set-Cookie"]
