@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,7 +50,13 @@ class OutboxMessage(db.Model):
     # A reset mail is worthless once its link has expired: never send it after this.
     not_after: Mapped[datetime | None] = mapped_column(DateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
+    # Read from the database's clock, never a host's: hosts' clocks differ.
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped by every claim; every later change of the claimed row checks it with the
+    # owner, so a sender whose lease ran out and was taken over changes nothing.
+    claim_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Account mail with live links: its body is dropped in the statement marking it sent.
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_error: Mapped[str | None] = mapped_column(Text)
     smtp_reply: Mapped[str | None] = mapped_column(Text)
     relay: Mapped[str | None] = mapped_column(String(255))
