@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_mail_hooks(app)
     register_senders(app)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     # Import the models so that migrations and create_all see every table.
     from app import models  # noqa: F401
+    from app.auth import mail_requests  # noqa: F401
     from app.mail import models as mail_models  # noqa: F401
 
 
@@ -115,6 +117,13 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(mail_cli)
     app.cli.add_command(users_cli)
+
+
+def register_mail_hooks(app: Flask) -> None:
+    """Account mail asked for by a stranger's form is decided by the senders, not the request."""
+    from app.auth import mail_requests
+
+    mail_requests.register(app)
 
 
 def register_senders(app: Flask) -> None:

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import platform
+import secrets
 import shutil
 import statistics
 import sys
@@ -75,7 +76,7 @@ def bench_config(database_url: str, **overrides) -> dict:
     """Production settings (TESTING off, debug off); senders are started by the bench itself."""
     config = {
         "APP_ENV": "production",
-        "SECRET_KEY": "bench-secret-key",
+        "SECRET_KEY": secrets.token_hex(32),
         "APP_BASE_URL": "https://mailroom.example",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MAIL_SERVER": "127.0.0.1",

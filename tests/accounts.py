@@ -97,3 +97,32 @@ def scrub(html: str) -> str:
 
 def is_logged_in(client) -> bool:
     return client.get("/account").status_code == 200
+
+
+def resolve_requests(app) -> int:
+    """Turn recorded account-mail requests into outbox rows, as a sender does before a claim."""
+    from app.auth import mail_requests
+
+    resolved = 0
+    with app.app_context():
+        while count := mail_requests.resolve_due():
+            resolved += count
+    return resolved
+
+
+def signup(client, email: str, **kwargs):
+    """Sign-up is email-first: the form takes the address only."""
+    return submit(client, "/signup", {"email": email}, **kwargs)
+
+
+def choose_password(client, link_path: str, password: str = PASSWORD, again: str | None = None):
+    """Open the emailed sign-up link and choose the password on its page (a POST)."""
+    data = {"password": password, "password_confirm": again or password}
+    return submit(client, link_path, data)
+
+
+def signup_token(app, email: str) -> str:
+    from app.auth.tokens import confirm_token_for
+
+    with app.app_context():
+        return confirm_token_for(email)

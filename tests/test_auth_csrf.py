@@ -26,13 +26,18 @@ def reset_path(app, email):
         return f"/reset-password/{reset_token_for(user)}"
 
 
+def confirm_path(app, email):
+    from app.auth.tokens import confirm_token_for
+
+    with app.test_request_context():
+        return f"/confirm/{confirm_token_for(email)}"
+
+
 def posts(app):
     """(path, form data) for every POST the account pages make."""
     return [
-        (
-            "/signup",
-            {"email": "new@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
-        ),
+        ("/signup", {"email": "new@example.com"}),
+        (confirm_path(app, "new@example.com"), NEW),
         ("/confirm/resend", {"email": "waiting@example.com"}),
         ("/login", {"email": "ada@example.com", "password": PASSWORD}),
         ("/logout", {}),
@@ -40,6 +45,16 @@ def posts(app):
         (reset_path(app, "ada@example.com"), NEW),
         ("/account/password", {"current_password": PASSWORD, **NEW}),
     ]
+
+
+def request_count(app) -> int:
+    from sqlalchemy import func, select
+
+    from app.auth.mail_requests import AccountMailRequest
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.count(AccountMailRequest.id)))
 
 
 @pytest.fixture
@@ -58,10 +73,10 @@ def snapshot(app):
     ada = get_user(app, "ada@example.com")
     return (
         ada.password_hash,
-        ada.session_version,
         ada.last_login_at,
         get_user(app, "new@example.com"),
         outbox_count(app),
+        request_count(app),
     )
 
 

@@ -3,7 +3,7 @@ known and unknown addresses."""
 
 import pytest
 
-from tests.accounts import PASSWORD, make_user, outbox, scrub, submit
+from tests.accounts import PASSWORD, make_user, resolve_requests, scrub, submit
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def statuses(app, path, data, count, ips):
 )
 def test_per_address_limit_answers_the_same_for_known_and_unknown(limited_app, path, field):
     make_user(limited_app, "ada@example.com", confirmed=False)
-    extra = {"password": PASSWORD, "password_confirm": PASSWORD} if path == "/signup" else {}
+    extra = {}
     ips = [f"10.0.0.{n}" for n in range(1, 9)]
     known = statuses(limited_app, path, {field: "ada@example.com", **extra}, 8, ips)
     unknown = statuses(limited_app, path, {field: "nobody@example.com", **extra}, 8, ips)
@@ -63,28 +63,65 @@ def test_per_client_limit_holds_across_addresses(limited_app):
     assert submit(other, "/reset-password", {"email": "x@example.com"}).status_code == 302
 
 
-def test_login_is_limited_per_address(limited_app):
+def test_login_is_limited_per_client_and_address(limited_app):
     make_user(limited_app, "ada@example.com")
-    ips = [f"10.0.3.{n}" for n in range(1, 13)]
+    client = client_from(limited_app, "10.0.3.1")
     wrong = {"email": "ada@example.com", "password": "guess guess"}
-    answers = statuses(limited_app, "/login", wrong, 12, ips)
+    answers = [submit(client, "/login", wrong) for _ in range(12)]
     assert answers[0].status_code == 200
     assert answers[-1].status_code == 429
-    unknown = statuses(
-        limited_app, "/login", {"email": "nobody@example.com", "password": "g"}, 12, ips
-    )
+    stranger = client_from(limited_app, "10.0.3.2")
+    unknown = [
+        submit(stranger, "/login", {"email": "nobody@example.com", "password": "g"})
+        for _ in range(12)
+    ]
     assert [r.status_code for r in answers] == [r.status_code for r in unknown]
 
 
-def test_a_flood_of_reset_requests_queues_at_most_the_cap(limited_app):
+def test_failures_from_other_clients_never_lock_the_owner_out(limited_app):
+    """Ten wrong passwords from ten clients used to refuse the owner's right password from
+    an eleventh with a 429: a way to lock anyone out of their account."""
+    make_user(limited_app, "ada@example.com")
+    wrong = {"email": "ada@example.com", "password": "guess guess"}
+    for round_ in range(3):
+        ips = [f"10.0.6.{round_ * 20 + n}" for n in range(1, 21)]
+        statuses(limited_app, "/login", wrong, 20, ips)
+    owner = client_from(limited_app, "10.0.7.1")
+    right = submit(owner, "/login", {"email": "ada@example.com", "password": PASSWORD})
+    assert right.status_code == 302
+
+
+def test_the_owners_own_log_ins_do_not_use_up_the_limit(limited_app):
+    make_user(limited_app, "ada@example.com")
+    client = client_from(limited_app, "10.0.8.1")
+    right = {"email": "ada@example.com", "password": PASSWORD}
+    for _ in range(12):
+        assert submit(client, "/login", right).status_code == 302
+        submit(client, "/logout", {}, page="/account")
+
+
+def test_a_flood_of_reset_requests_sends_at_most_the_cap(limited_app):
     make_user(limited_app, "ada@example.com")
     cap = limited_app.config["MAIL_ACCOUNT_MAILS_PER_HOUR"]
     ips = [f"10.0.4.{n}" for n in range(1, 21)]
     known = statuses(limited_app, "/reset-password", {"email": "ada@example.com"}, 20, ips)
     unknown = statuses(limited_app, "/reset-password", {"email": "nobody@example.com"}, 20, ips)
-    assert len(outbox(limited_app)) <= cap
+    resolve_requests(limited_app)
+    statuses_queued = [r for r in outbox_rows(limited_app) if r[2] == "queued"]
+    assert len(statuses_queued) <= cap
     assert [r.status_code for r in known] == [r.status_code for r in unknown]
     assert [scrub(r.text) for r in known] == [scrub(r.text) for r in unknown]
+
+
+def outbox_rows(app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.mail.models import OutboxMessage
+
+    with app.app_context():
+        query = select(OutboxMessage.recipient, OutboxMessage.template, OutboxMessage.status)
+        return db.session.execute(query).all()
 
 
 def test_pages_are_not_limited_by_reading_them(limited_app):

@@ -1,7 +1,10 @@
-"""What the account forms do, apart from HTTP: create, confirm, authenticate, reset, change.
+"""What the account forms do, apart from HTTP: ask for mail, complete a sign-up,
+authenticate, reset, change.
 
-Each function leaves its changes and the mail they cause in one transaction and commits
-it, so a state change and its email exist together or not at all.
+The forms a stranger can fill in (sign-up, resend, reset) only record that a mail was asked
+for (`mail_requests`): the same work for every address. Everything else leaves its changes
+and the mail they cause in one transaction and commits it, so a state change and its email
+exist together or not at all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
-from app.auth import emails
+from app.auth import emails, mail_requests
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import check_password, hash_password
 from app.auth.sessions import end_other_sessions, note_login
@@ -22,70 +25,63 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def register(email: str, password: str) -> None:
-    """Create the account and queue its confirmation; for a taken address tell its owner.
-
-    Both paths hash the password and queue (at most) one email, so neither answers faster.
-    """
-    password_hash = hash_password(password)
-    existing = find_user(email)
-    if existing is not None:
-        emails.send_already_registered_email(existing)
-        db.session.commit()
-        return
-    user = User(email=email, password_hash=password_hash)
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another request created it a moment ago: treat it as a taken address.
-        db.session.rollback()
-        return
-    emails.send_confirmation_email(user)
-    db.session.commit()
+def request_signup(email: str) -> None:
+    mail_requests.record(mail_requests.SIGNUP, email)
 
 
-def confirm(email: str) -> User | None:
-    """Mark the address confirmed (harmless when it already is)."""
+def request_confirmation_again(email: str) -> None:
+    mail_requests.record(mail_requests.RESEND, email)
+
+
+def request_reset(email: str) -> None:
+    mail_requests.record(mail_requests.RESET, email)
+
+
+def can_complete_signup(email: str) -> bool:
+    """A sign-up link works until the address has a confirmed account: using it once is
+    what kills it."""
     user = find_user(email)
-    if user is not None and user.confirmed_at is None:
-        user.confirmed_at = clock.utcnow()
+    return user is None or not user.is_confirmed
+
+
+def complete_signup(email: str, password: str) -> User | None:
+    """Create the account from the emailed link (the link proved the mailbox); None when
+    the address already has a confirmed account (the link was used, or raced)."""
+    user = find_user(email)
+    if user is not None and user.is_confirmed:
+        return None
+    if user is None:
+        user = User(email=email)
+        db.session.add(user)
+    else:
+        # Made before sign-up was email-first, never confirmed: whoever chose its password
+        # then may not have owned the mailbox, so that password and its sessions go.
+        end_other_sessions(user)
+    user.password_hash = hash_password(password)
+    user.confirmed_at = clock.utcnow()
+    try:
         db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same link posted twice at once: one of them wins
+        return None
     return user
 
 
-def resend_confirmation(email: str) -> None:
-    user = find_user(email)
-    if user is None or user.is_confirmed:
-        emails.rehearse("confirm_email", email)
-        return
-    emails.send_confirmation_email(user)
-    db.session.commit()
-
-
 def authenticate(typed_email: str, password: str) -> User | None:
-    """The user if address and password match; the same hashing work is done when the
-    address is malformed or unknown."""
+    """The user if the address has a confirmed account and the password matches. The same
+    hashing work is done for a malformed, unknown or unconfirmed address, and the answer is
+    the same: an unconfirmed account's password may have been chosen by a stranger."""
     try:
         user = find_user(normalise_email(typed_email))
     except InvalidAddress:
         user = None
     if not check_password(user.password_hash if user else None, password):
         return None
-    return user
+    return user if user.is_confirmed else None
 
 
 def record_login(user: User) -> None:
     note_login(user)
-    db.session.commit()
-
-
-def request_reset(email: str) -> None:
-    user = find_user(email)
-    if user is None:
-        emails.rehearse("reset_password", email)
-        return
-    emails.send_password_reset_email(user)
     db.session.commit()
 
 

@@ -1,21 +1,44 @@
-"""The account emails: one wrapper per message, each queued in the caller's transaction.
+"""The account emails: which one an address gets, and one wrapper per message.
 
-Anything a stranger's form can trigger is `capped` (MAIL_ACCOUNT_MAILS_PER_HOUR per
-address); the password-changed notice is not, because its owner must always hear of it.
+Mail a stranger's form can cause (a sign-up link, the "already registered" notice, a reset
+link) is decided by a sender from an `AccountMailRequest`, never in the request, and counts
+toward MAIL_ACCOUNT_MAILS_PER_HOUR per address. Past the cap it is recorded as suppressed,
+with the reason, so an admin can see what was not sent. Security notices the owner causes
+(password changed) are always sent and never count.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
+from sqlalchemy import func, select
+
 from app import clock
-from app.auth import tokens
+from app.auth import mail_requests, tokens
+from app.extensions import db
 from app.mail import link_to, send_email
-from app.mail.compose import compose
+from app.mail.models import SUPPRESSED, OutboxMessage
 from app.models import User
 
 # The already-registered notice goes out at most this often per account.
 SIGNUP_NOTICE_EVERY = timedelta(days=1)
+# What strangers can trigger: the only mail the hourly per-address cap counts.
+STRANGER_TEMPLATES = ("confirm_email", "already_registered", "reset_password")
+
+
+def answer_request(kind: str, address: str) -> None:
+    """Queue the email this request calls for, if any (in the caller's transaction)."""
+    user = db.session.scalar(select(User).where(User.email == address))
+    if kind in (mail_requests.SIGNUP, mail_requests.RESEND):
+        if user is not None and user.is_confirmed:
+            send_already_registered_email(user)
+        else:
+            # No account, or one made before sign-up was email-first and never confirmed:
+            # the link lets the mailbox owner choose the password and complete it.
+            send_signup_email(address)
+    elif kind == mail_requests.RESET and user is not None:
+        send_password_reset_email(user)
 
 
 def _human(delta: timedelta) -> str:
@@ -23,64 +46,66 @@ def _human(delta: timedelta) -> str:
     return "1 hour" if hours == 1 else f"{hours} hours"
 
 
-def send_confirmation_email(user: User) -> bool:
-    token = tokens.confirm_token_for(user.email)
-    row = send_email(
-        user.email,
+def _cap_reason(address: str) -> str | None:
+    """Why a stranger-triggered email to `address` must not go out now, or None."""
+    cap = current_app.config["MAIL_ACCOUNT_MAILS_PER_HOUR"]
+    since = clock.utcnow() - timedelta(hours=1)
+    sent = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.recipient == address,
+            OutboxMessage.created_at >= since,
+            OutboxMessage.template.in_(STRANGER_TEMPLATES),
+            OutboxMessage.status != SUPPRESSED,
+        )
+    )
+    if sent >= cap:
+        return f"not sent: {cap} account emails to this address in the last hour (the cap)"
+    return None
+
+
+def _send_capped(to: str, template: str, **kwargs) -> OutboxMessage:
+    return send_email(to, template, suppress=_cap_reason(to), sensitive=True, **kwargs)
+
+
+def send_signup_email(address: str) -> OutboxMessage:
+    token = tokens.confirm_token_for(address)
+    return _send_capped(
+        address,
         "confirm_email",
-        capped=True,
-        user_email=user.email,
+        user_email=address,
         confirm_url=link_to("auth.confirm", token=token),
         expires_in=_human(tokens.CONFIRM_MAX_AGE),
     )
-    return row is not None
 
 
-def send_already_registered_email(user: User) -> bool:
+def send_already_registered_email(user: User) -> OutboxMessage | None:
     """Tell the owner someone tried to sign up with their address (at most once a day)."""
     now = clock.utcnow()
     if user.signup_notice_at and now - user.signup_notice_at < SIGNUP_NOTICE_EVERY:
-        return False
-    row = send_email(
+        return None
+    row = _send_capped(
         user.email,
         "already_registered",
-        capped=True,
         user_email=user.email,
         login_url=link_to("auth.login"),
         reset_url=link_to("auth.reset_request"),
     )
-    if row is not None:
+    if row.status != SUPPRESSED:
         user.signup_notice_at = now
-    return row is not None
+    return row
 
 
-def rehearse(template: str, email: str) -> None:
-    """Render `template` for an address with no account and throw it away, so the answer
-    to a stranger's form takes about as long whether or not the address is known."""
-    compose(
-        email,
-        template,
-        user_email=email,
-        confirm_url=link_to("auth.confirm", token=tokens.confirm_token_for(email)),
-        reset_url=link_to("auth.reset_password", token=tokens.confirm_token_for(email)),
-        expires_in=_human(tokens.RESET_MAX_AGE),
-    )
-
-
-def send_password_reset_email(user: User) -> bool:
+def send_password_reset_email(user: User) -> OutboxMessage:
     # The mail must never arrive after its link has died: not_after is the link's expiry.
     expires_at = clock.utcnow() + tokens.RESET_MAX_AGE
-    token = tokens.reset_token_for(user)
-    row = send_email(
+    return _send_capped(
         user.email,
         "reset_password",
-        capped=True,
         not_after=expires_at,
         user_email=user.email,
-        reset_url=link_to("auth.reset_password", token=token),
+        reset_url=link_to("auth.reset_password", token=tokens.reset_token_for(user)),
         expires_in=_human(tokens.RESET_MAX_AGE),
     )
-    return row is not None
 
 
 def send_password_changed_email(user: User) -> None:

@@ -43,7 +43,13 @@ def _new_password_fields(label: str = "New password") -> tuple[PasswordField, Pa
 
 
 class SignupForm(FlaskForm):
+    """Email-first: the password is chosen on the page the emailed link opens, so only the
+    mailbox owner can complete a sign-up."""
+
     email = _email_field()
+
+
+class CompleteSignupForm(FlaskForm):
     password, password_confirm = _new_password_fields("Password")
 
 

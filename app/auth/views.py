@@ -6,12 +6,13 @@ HTTP only: forms in, redirects and pages out. What each form does lives in
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import accounts, tokens
 from app.auth.forms import (
     ChangePasswordForm,
+    CompleteSignupForm,
     EmailOnlyForm,
     LoginForm,
     ResetPasswordForm,
@@ -20,9 +21,19 @@ from app.auth.forms import (
 from app.auth.limits import limit_login, limit_mail_form
 from app.auth.passwords import check_password
 from app.auth.redirects import safe_next
-from app.auth.sessions import start_session
+from app.auth.sessions import (
+    active_sessions,
+    current_session,
+    end_session_of,
+    log_out_other_sessions,
+    note_activity,
+    renew_session,
+    start_session,
+)
 
 bp = Blueprint("auth", __name__)
+# Every request checks its session on the server before the view runs (and notes activity).
+bp.before_app_request(note_activity)
 
 INVALID_LOGIN = "Invalid email or password."
 # The pages reached after a mail form: the same whatever the address.
@@ -36,7 +47,7 @@ def signup():
         return redirect(url_for("auth.account"))
     form = SignupForm()
     if form.validate_on_submit():
-        accounts.register(form.email.data, form.password.data)
+        accounts.request_signup(form.email.data)
         return redirect(url_for("auth.check_inbox", purpose="signup"))
     return render_template("auth/signup.html", form=form)
 
@@ -48,17 +59,22 @@ def check_inbox(purpose: str):
     return render_template("auth/check_inbox.html", purpose=purpose)
 
 
-@bp.get("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
+    """GET only shows the form (mail scanners fetch links, some run scripts); the account
+    exists from the POST that chooses its password."""
     email = tokens.email_from_confirm_token(token)
-    user = accounts.confirm(email) if email else None
-    if user is None:
+    if email is None or not accounts.can_complete_signup(email):
         form = EmailOnlyForm(formdata=None)
         return render_template("auth/confirm_invalid.html", form=form), 400
-    flash("Your email address is confirmed. You can log in now.", "success")
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
-    return redirect(url_for("auth.login"))
+    form = CompleteSignupForm()
+    if form.validate_on_submit():
+        if accounts.complete_signup(email, form.password.data) is None:
+            return render_template("auth/confirm_invalid.html", form=EmailOnlyForm(None)), 400
+        session["login_email"] = email
+        flash("Your account is ready. Log in with your new password.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/confirm.html", form=form, email=email)
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])
@@ -66,7 +82,7 @@ def confirm(token: str):
 def resend_confirmation():
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        accounts.resend_confirmation(form.email.data)
+        accounts.request_confirmation_again(form.email.data)
         return redirect(url_for("auth.check_inbox", purpose="confirm"))
     return render_template("auth/resend.html", form=form)
 
@@ -77,16 +93,13 @@ def login():
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(target or url_for("main.home"))
-    form = LoginForm()
+    # The address just confirmed is filled in (kept in the session, never in a URL).
+    form = LoginForm(email=session.pop("login_email", None))
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form)
     user = accounts.authenticate(form.email.data, form.password.data)
     if user is None:
         return render_template("auth/login.html", form=form, error=INVALID_LOGIN)
-    if not user.is_confirmed:
-        # Told only after the right password: it reveals nothing to someone guessing.
-        resend = EmailOnlyForm(formdata=None, email=user.email)
-        return render_template("auth/confirm_needed.html", form=resend)
     start_session(user)
     accounts.record_login(user)
     flash("You are logged in.", "success")
@@ -95,7 +108,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    logout_user()  # ends the session on the server too: every copy of the cookie is dead
     flash("You are logged out.", "info")
     return redirect(url_for("main.home"))
 
@@ -128,7 +141,7 @@ def reset_password(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("account/index.html")
+    return render_template("account/index.html", sessions=active_sessions(current_user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -141,8 +154,32 @@ def change_password():
         else:
             user = current_user._get_current_object()
             accounts.change_password(user, form.password.data)
-            # This session carries on under the new version; every other one has ended.
-            start_session(user)
+            # Every other session has ended; this one carries on under a new id, so a copy
+            # of its cookie taken before the change is no session either.
+            renew_session(user)
             flash("Your password is changed. Other sessions are logged out.", "success")
             return redirect(url_for("auth.account"))
     return render_template("account/change_password.html", form=form)
+
+
+@bp.post("/account/sessions/<public_id>/logout")
+@login_required
+def log_out_session(public_id: str):
+    here = current_session()
+    # Someone else's session, an ended one and a made-up id all get the same answer.
+    if not end_session_of(current_user, public_id):
+        abort(404)
+    if here is not None and here.public_id == public_id:
+        logout_user()
+        flash("You are logged out.", "info")
+        return redirect(url_for("main.home"))
+    flash("That session is logged out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/logout-others")
+@login_required
+def log_out_others():
+    ended = log_out_other_sessions(current_user)
+    flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+    return redirect(url_for("auth.account"))

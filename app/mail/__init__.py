@@ -6,15 +6,12 @@ adds it to the caller's transaction, so it is sent if and only if that commits.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
-
-from app import clock
 from app.mail import outbox
 from app.mail.compose import compose, link_to
 from app.mail.events import log, mask
-from app.mail.models import OutboxMessage
+from app.mail.models import SUPPRESSED, OutboxMessage
 
 __all__ = ["link_to", "send_email"]
 
@@ -25,23 +22,19 @@ def send_email(
     *,
     not_after: datetime | None = None,
     priority: int = 0,
-    capped: bool = False,
+    suppress: str | None = None,
     extra_headers: dict[str, str] | None = None,
     **context,
-) -> OutboxMessage | None:
+) -> OutboxMessage:
     """Queue `template` for `to` in the current transaction; the caller commits.
 
-    `capped` mail (anything a stranger's form can trigger) stops at
-    MAIL_ACCOUNT_MAILS_PER_HOUR per address, so no form can flood a mailbox;
-    then None is returned and nothing is queued.
+    With `suppress` (why it must not go out: a cap reached, say) the message is recorded
+    as suppressed with that reason and without its body, so an admin sees what was not
+    sent and why, and no live link is kept.
     """
-    if capped and _over_hourly_cap(to):
-        log.info("mail capped to=%s template=%s (hourly limit reached)", mask(to), template)
-        return None
     mail = compose(to, template, extra_headers=extra_headers, **context)
-    return outbox.enqueue(mail, not_after=not_after, priority=priority)
-
-
-def _over_hourly_cap(to: str) -> bool:
-    since = clock.utcnow() - timedelta(hours=1)
-    return outbox.recent_count(to, since) >= current_app.config["MAIL_ACCOUNT_MAILS_PER_HOUR"]
+    row = outbox.enqueue(mail, not_after=not_after, priority=priority)
+    if suppress:
+        row.status, row.last_error, row.mime = SUPPRESSED, suppress, None
+        log.info("mail suppressed to=%s template=%s (%s)", mask(to), template, suppress)
+    return row
