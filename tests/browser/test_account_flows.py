@@ -21,25 +21,32 @@ pytestmark = pytest.mark.browser
 INVALID_LOGIN = "Invalid email or password"
 
 
-def test_sign_up_confirm_from_the_email_log_in_and_out(live, page, shoot):
+def test_sign_up_choose_the_password_from_the_email_log_in_and_out(live, page, shoot):
     email, password = "new.person@example.com", "a long enough passphrase"
     page.goto(f"{live.url}/")
     shoot(page, "home")
     page.get_by_role("link", name=re.compile(r"sign\s*up", re.IGNORECASE)).first.click()
     expect(page).to_have_url(f"{live.url}/signup")
+    expect(page.locator("input[name=password]")).to_have_count(0)  # email-first
     page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("input[name=password_confirm]").fill(password)
     shoot(page, "signup-form")
     submit(page)
     expect(page.get_by_text(re.compile(r"check your (e-?mail|inbox)", re.I)).first).to_be_visible()
     shoot(page, "signup-sent")
 
-    page.goto(live.link_in(live.mail_to(email, subject="confirm")))
-    expect(page.get_by_text(re.compile(r"confirmed", re.IGNORECASE)).first).to_be_visible()
-    shoot(page, "confirmed")
+    page.goto(live.link_in(live.mail_to(email, subject="signing up")))
+    expect(
+        page.get_by_role("heading", name=re.compile(r"choose your password", re.I))
+    ).to_be_visible()
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password_confirm]").fill(password)
+    shoot(page, "choose-password")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("input[name=email]")).to_have_value(email)
+    shoot(page, "account-ready")
 
-    fill_login(page, live.url, email, password)
+    page.locator("input[name=password]").fill(password)
     shoot(page, "login-form")
     submit(page)
     expect_logged_in(page)
@@ -53,19 +60,35 @@ def test_sign_up_confirm_from_the_email_log_in_and_out(live, page, shoot):
     expect(page).to_have_url(re.compile(r"/login"))
 
 
-def test_signing_up_with_a_mistyped_confirmation_shows_the_error_beside_the_field(
-    live, page, shoot
-):
+def test_choosing_a_mistyped_password_shows_the_error_beside_the_field(live, page, shoot):
+    email = "typo@example.com"
     page.goto(f"{live.url}/signup")
-    page.locator("input[name=email]").fill("typo@example.com")
+    page.locator("input[name=email]").fill(email)
+    submit(page)
+    link = live.link_in(live.mail_to(email, subject="signing up"))
+    page.goto(link)
     page.locator("input[name=password]").fill("a long enough passphrase")
     page.locator("input[name=password_confirm]").fill("a long enough passphrose")
     submit(page)
-    expect(page).to_have_url(f"{live.url}/signup")
-    expect(page.locator("input[name=email]")).to_have_value("typo@example.com")
+    expect(page).to_have_url(link)
     expect(page.get_by_text(re.compile(r"passwords (differ|do not match)", re.I))).to_be_visible()
-    shoot(page, "signup-errors")
-    assert live.smtp.messages == []
+    shoot(page, "choose-password-errors")
+
+
+def test_a_used_sign_up_link_says_so_and_offers_a_new_one(live, page, shoot):
+    email, password = "twice@example.com", "a long enough passphrase"
+    page.goto(f"{live.url}/signup")
+    page.locator("input[name=email]").fill(email)
+    submit(page)
+    link = live.link_in(live.mail_to(email, subject="signing up"))
+    page.goto(link)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password_confirm]").fill(password)
+    submit(page)
+    page.goto(link)
+    expect(page.get_by_text(re.compile(r"no longer works", re.I))).to_be_visible()
+    expect(page.locator("main form input[name=email]")).to_be_visible()
+    shoot(page, "link-used")
 
 
 def test_forgotten_password_reset_from_the_email_then_only_the_new_one_works(live, page, shoot):
@@ -108,8 +131,6 @@ def test_signing_up_again_with_a_taken_address_looks_the_same_and_tells_the_owne
     live.user(email, "the owner's passphrase")
     page.goto(f"{live.url}/signup")
     page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill("someone else's passphrase")
-    page.locator("input[name=password_confirm]").fill("someone else's passphrase")
     submit(page)
     expect(page.get_by_text(re.compile(r"check your (e-?mail|inbox)", re.I)).first).to_be_visible()
     shoot(page, "signup-sent")

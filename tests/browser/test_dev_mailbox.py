@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.mail.catcher import Catcher
-from tests.browser.people import expect_logged_in, fill_login, submit
+from tests.browser.people import expect_logged_in, submit
 from tests.conftest import wait_for
 from tests.smtp_server import free_port
 
@@ -37,8 +37,6 @@ def test_sign_up_and_confirm_through_the_dev_mailbox(serve, catcher, page, shoot
 
     page.goto(f"{live.url}/signup")
     page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("input[name=password_confirm]").fill(password)
     submit(page)
 
     # The sender delivers to the catcher in the background: reload as a person would.
@@ -50,13 +48,16 @@ def test_sign_up_and_confirm_through_the_dev_mailbox(serve, catcher, page, shoot
     shoot(page, "mailbox")
     page.locator(".mailbox-item", has_text=email).first.click()
     frame = page.frame_locator("iframe.mail-frame")
-    button = frame.get_by_role("link", name=re.compile(r"confirm", re.IGNORECASE)).first
+    button = frame.get_by_role("link", name=re.compile(r"choose my password", re.I)).first
     expect(button).to_be_visible()
-    shoot(page, "confirmation-email")
+    shoot(page, "signup-email")
 
-    with page.expect_navigation(url=re.compile(r"/login")):
+    with page.expect_navigation(url=re.compile(r"/confirm/")):
         button.click()
-    expect(page.get_by_text(re.compile(r"confirmed", re.IGNORECASE)).first).to_be_visible()
-    fill_login(page, live.url, email, password)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password_confirm]").fill(password)
+    submit(page)
+    expect(page.get_by_text(re.compile(r"account is ready", re.IGNORECASE)).first).to_be_visible()
+    page.locator("input[name=password]").fill(password)
     submit(page)
     expect_logged_in(page)
