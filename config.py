@@ -135,9 +135,15 @@ def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, li
         "MAIL_TRANSPORT_BACKOFF_MAX": r.number("MAIL_TRANSPORT_BACKOFF_MAX", 300.0, kind=float),
         "MAIL_GIVE_UP_AFTER": r.number("MAIL_GIVE_UP_AFTER", 3 * 24 * 3600.0, kind=float),
         "MAIL_ACCOUNT_MAILS_PER_HOUR": r.number("MAIL_ACCOUNT_MAILS_PER_HOUR", 5, minimum=1),
+        # `flask mail purge` deletes finished mail (and its attempts) older than this.
+        "MAIL_RETENTION_DAYS": r.number("MAIL_RETENTION_DAYS", 30, minimum=0),
         "RATELIMIT_STORAGE_URI": r.text("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": r.flag("RATELIMIT_ENABLED", True),
         "PROXY_FIX_HOPS": r.number("PROXY_FIX_HOPS", 0),
+        # A session unused this long ends (a browser left open on a shared computer)...
+        "SESSION_IDLE_MINUTES": r.number("SESSION_IDLE_MINUTES", 120, minimum=1),
+        # ...and any session ends this long after its log-in (a stolen cookie kept busy).
+        "SESSION_MAX_HOURS": r.number("SESSION_MAX_HOURS", 24, minimum=1),
         # Every form here is a few short fields: a larger body is refused with 413 before
         # it is read (Flask counts it; unlimited by default).
         "MAX_CONTENT_LENGTH": r.number("MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY, minimum=1024),

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.auth.passwords import hash_password
+from app.auth.sessions import open_session
 from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.models import User
@@ -17,7 +18,8 @@ PASSWORD = "correct horse battery"
 
 
 def make_user(app, email: str, *, admin: bool = False) -> str:
-    """Create a confirmed user; returns its session id (User.get_id())."""
+    """Create a confirmed user and a server-side session for it; returns the session's
+    cookie value (what Flask-Login keeps as the user id)."""
     with app.app_context():
         user = User(
             email=email,
@@ -26,8 +28,10 @@ def make_user(app, email: str, *, admin: bool = False) -> str:
             confirmed_at=clock.utcnow(),
         )
         db.session.add(user)
+        db.session.flush()
+        _, session_id = open_session(user)
         db.session.commit()
-        return user.get_id()
+        return session_id
 
 
 def log_in(client, session_id: str) -> None:
