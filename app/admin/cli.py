@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app import clock
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import hash_password, policy_problem
+from app.auth.sessions import end_all_sessions, purge_sessions
 from app.extensions import db
 from app.models import User
 
@@ -62,6 +63,25 @@ def promote(email: str) -> None:
     user.is_admin = True
     db.session.commit()
     click.echo(f"{address} is now an admin")
+
+
+@users_cli.command("logout")
+@click.argument("email")
+def logout(email: str) -> None:
+    """End every session of EMAIL now (a stolen laptop, a departing colleague)."""
+    address = _address(email)
+    user = _find(address)
+    if user is None:
+        raise click.ClickException(f"no account for {address}")
+    ended = end_all_sessions(user)
+    db.session.commit()
+    click.echo(f"ended {ended} session{'' if ended == 1 else 's'} of {address}")
+
+
+@users_cli.command("purge-sessions")
+def purge_sessions_command() -> None:
+    """Delete sessions that were logged out or have expired (run it daily)."""
+    click.echo(f"deleted {purge_sessions()} ended sessions")
 
 
 def _address(raw: str) -> str:
