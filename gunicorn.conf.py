@@ -51,6 +51,12 @@ max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 # GUNICORN_PRELOAD=true: import the app once in the master (faster forks, no hot reload).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "").lower() in settings.TRUE_WORDS
+# Limits on what a client may send before the app sees it (bodies are capped by the app:
+# MAX_CONTENT_LENGTH). The longest URL here is a login redirect carrying an outbox filter
+# (about 600 bytes); browsers send about 20 headers and the session cookie is under 1 KB.
+limit_request_line = 2048
+limit_request_fields = 50
+limit_request_field_size = 8190
 # No access log by default: request lines carry confirmation and reset tokens in their URLs.
 # GUNICORN_ACCESS_LOG=- writes one to stderr; the proxy's log usually does this job.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

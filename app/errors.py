@@ -16,7 +16,7 @@ PLAIN = {
     403: "You can't open this page.",
     404: "There is no page here.",
     405: "This page can't be used that way. Go back and use its links or buttons.",
-    413: "What you sent is too large.",
+    413: "What you sent is too large for the forms on this site. Go back and try again.",
     429: "Too many requests. Wait a minute, then try again.",
 }
 FALLBACK = "Something went wrong with this request. Go back and try again."

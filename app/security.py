@@ -1,4 +1,5 @@
-"""Security headers on every response, and cookie flags for production.
+"""Security headers on every response, cookie flags for production, and (from
+`request_limits`) the cap on request bodies: the defences every request passes.
 
 Views may set their own value for any of these headers (an admin preview that must be
 framed by its own page, say); the defaults here only fill what a view left unset.
@@ -7,6 +8,8 @@ framed by its own page, say); the defaults here only fill what a view left unset
 from __future__ import annotations
 
 from flask import Flask, Response
+
+from app import request_limits
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -25,6 +28,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
+    request_limits.init_app(app)
     production = app.config["APP_ENV"] == "production"
     # HttpOnly and SameSite cost nothing over plain HTTP; Secure would break a local http dev run.
     app.config.update(
