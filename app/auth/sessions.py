@@ -73,12 +73,14 @@ def load_user(token: str) -> User | None:
     """The user of the session the cookie names, if that session is still live."""
     if not token:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
-    if row is None or not _is_live(row, clock.utcnow()):
+    found = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()
+    if found is None or not _is_live(found.UserSession, clock.utcnow()):
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None:
-        return None
+    row, user = found
     user.session_token = token
     g.user_session = row
     return user
