@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
-from app.mail import outbox, send_email
+from app.mail import outbox, retention, send_email
 from app.mail.events import mask
 from app.mail.models import FAILED, STATUSES, OutboxMessage
 from app.mail.sender import start_senders, stop_senders
@@ -75,11 +75,23 @@ def retry(message_id: int | None, all_failed: bool) -> None:
 
 
 @mail_cli.command("purge")
-@click.option("--older-than", "days", type=click.IntRange(min=0), required=True, metavar="DAYS")
-def purge(days: int) -> None:
-    """Drop the bodies of sent mail older than DAYS: they can hold live links."""
-    count = outbox.purge_bodies(timedelta(days=days))
-    click.echo(f"purged the bodies of {count} message(s)")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Default: MAIL_RETENTION_DAYS.",
+)
+def purge(days: int | None) -> None:
+    """Delete finished mail (sent, failed, expired, suppressed) older than DAYS with its
+    attempts, and the rows of senders dead for a day. Queued mail is never deleted."""
+    if days is None:
+        days = current_app.config["MAIL_RETENTION_DAYS"]
+    purged = retention.purge(timedelta(days=days))
+    click.echo(
+        f"deleted {purged.messages} message(s) older than {days} day(s) and their "
+        f"{purged.attempts} attempt(s); {purged.senders} dead sender(s)"
+    )
 
 
 @mail_cli.command("worker")
