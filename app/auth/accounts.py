@@ -16,7 +16,7 @@ from app import clock
 from app.auth import emails, mail_requests
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import check_password, hash_password
-from app.auth.sessions import end_other_sessions, note_login
+from app.auth.sessions import end_all_sessions, end_other_sessions, note_login
 from app.extensions import db
 from app.models import User
 
@@ -56,7 +56,7 @@ def complete_signup(email: str, password: str) -> User | None:
     else:
         # Made before sign-up was email-first, never confirmed: whoever chose its password
         # then may not have owned the mailbox, so that password and its sessions go.
-        end_other_sessions(user)
+        end_all_sessions(user)
     user.password_hash = hash_password(password)
     user.confirmed_at = clock.utcnow()
     try:
@@ -87,8 +87,10 @@ def record_login(user: User) -> None:
 
 def reset_password(user: User, new_password: str) -> None:
     """Set the password from a reset link; the link itself proves the address, so an
-    unconfirmed account becomes confirmed."""
+    unconfirmed account becomes confirmed. Every session ends, this browser's too: a
+    reset never logs anyone in."""
     _set_password(user, new_password)
+    end_all_sessions(user)
     if user.confirmed_at is None:
         user.confirmed_at = clock.utcnow()
     db.session.commit()

@@ -1,4 +1,4 @@
-"""The flows for a person who is stuck: not yet confirmed when logging in, a confirmation
+"""The flows for a person who is stuck: an account that was never completed, a sign-up
 link that does not work, and changing the password from the account page."""
 
 from __future__ import annotations
@@ -20,21 +20,26 @@ pytestmark = pytest.mark.browser
 CHECK_INBOX = re.compile(r"check your inbox", re.IGNORECASE)
 
 
-def test_unconfirmed_person_logging_in_is_offered_a_new_link_that_confirms(live, page, shoot):
-    email, password = "slow.reader@example.com", "a long enough passphrase"
-    live.user(email, password, confirmed=False)
-    fill_login(page, live.url, email, password)
+def test_an_account_from_before_email_first_sign_up_is_completed_by_a_new_link(live, page, shoot):
+    """Unconfirmed, made when sign-up took a password: that password answers like any wrong
+    one, and the "didn't get your link?" page sends a link that completes the account."""
+    email, old, new = "slow.reader@example.com", "a long enough passphrase", "my own passphrase"
+    live.user(email, old, confirmed=False)
+    fill_login(page, live.url, email, old)
     submit(page)
-    expect(page.get_by_role("heading", name=re.compile(r"confirm", re.I))).to_be_visible()
-    expect(page.locator("input[name=email]")).to_have_value(email)
+    expect(page.get_by_text("Invalid email or password")).to_be_visible()
     expect_logged_out(page)
-    shoot(page, "confirm-first")
+    shoot(page, "refused")
+    page.get_by_role("link", name=re.compile(r"sign-up link", re.I)).click()
+    page.locator("input[name=email]").fill(email)
     submit(page)
     expect(page.get_by_role("heading", name=CHECK_INBOX)).to_be_visible()
 
-    page.goto(live.link_in(live.mail_to(email, subject="confirm")))
-    expect(page.get_by_text(re.compile(r"confirmed", re.IGNORECASE)).first).to_be_visible()
-    fill_login(page, live.url, email, password)
+    page.goto(live.link_in(live.mail_to(email, subject="signing up")))
+    page.locator("input[name=password]").fill(new)
+    page.locator("input[name=password_confirm]").fill(new)
+    submit(page)
+    page.locator("input[name=password]").fill(new)
     submit(page)
     expect_logged_in(page)
 
@@ -43,13 +48,13 @@ def test_a_broken_confirmation_link_explains_itself_and_offers_a_resend(live, pa
     email = "mangled.link@example.com"
     live.user(email, "a long enough passphrase", confirmed=False)
     page.goto(f"{live.url}/confirm/this-is-not-a-token")
-    expect(page.get_by_role("heading", name=re.compile(r"invalid|expired", re.I))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"no longer works", re.I))).to_be_visible()
     shoot(page, "link-invalid")
     page.locator("input[name=email]").fill(email)
     submit(page)
     expect(page.get_by_role("heading", name=CHECK_INBOX)).to_be_visible()
     shoot(page, "new-link-sent")
-    assert "/confirm/" in live.link_in(live.mail_to(email, subject="confirm"))
+    assert "/confirm/" in live.link_in(live.mail_to(email, subject="signing up"))
 
 
 def test_changing_the_password_on_the_account_page_logs_out_other_browsers(
