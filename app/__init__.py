@@ -93,11 +93,13 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
+    from app.auth.email_change_views import bp as email_change_bp
     from app.auth.views import bp as auth_bp
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(email_change_bp)
     app.register_blueprint(admin_bp)
     if app.config["APP_ENV"] == "development":
         from app.dev.views import bp as dev_bp

@@ -24,13 +24,21 @@ from app.models import User
 # The already-registered notice goes out at most this often per account.
 SIGNUP_NOTICE_EVERY = timedelta(days=1)
 # What strangers can trigger: the only mail the hourly per-address cap counts.
-STRANGER_TEMPLATES = ("confirm_email", "already_registered", "reset_password")
+STRANGER_TEMPLATES = (
+    "confirm_email",
+    "already_registered",
+    "reset_password",
+    "change_email",
+    "address_in_use",
+)
 
 
-def answer_request(kind: str, address: str) -> None:
+def answer_request(kind: str, address: str, user_id: int | None = None) -> None:
     """Queue the email this request calls for, if any (in the caller's transaction)."""
     user = db.session.scalar(select(User).where(User.email == address))
-    if kind in (mail_requests.SIGNUP, mail_requests.RESEND):
+    if kind == mail_requests.CHANGE_EMAIL:
+        _answer_change_of_address(db.session.get(User, user_id), address, user)
+    elif kind in (mail_requests.SIGNUP, mail_requests.RESEND):
         if user is not None and user.is_confirmed:
             send_already_registered_email(user)
         else:
@@ -39,6 +47,57 @@ def answer_request(kind: str, address: str) -> None:
             send_signup_email(address)
     elif kind == mail_requests.RESET and user is not None:
         send_password_reset_email(user)
+
+
+def _answer_change_of_address(user: User | None, new_email: str, owner: User | None) -> None:
+    """The link goes to the new address; if another account has it, its owner is told
+    instead. The account's own address hears of the request either way, so its owner learns
+    nothing from it about the new address."""
+    if user is None or new_email == user.email:
+        return
+    if owner is not None:
+        _send_capped(
+            owner.email,
+            "address_in_use",
+            user_email=owner.email,
+            reset_url=link_to("auth.reset_request"),
+        )
+    else:
+        _send_capped(
+            new_email,
+            "change_email",
+            user_email=new_email,
+            confirm_url=link_to(
+                "email_change.confirm", token=tokens.change_token_for(user, new_email)
+            ),
+            expires_in=_human(tokens.CHANGE_EMAIL_MAX_AGE),
+        )
+    send_email(
+        user.email,
+        "email_change_requested",
+        user_email=user.email,
+        new_email_masked=mask_address(new_email),
+        reset_url=link_to("auth.reset_request"),
+    )
+
+
+def send_email_changed_notice(user: User, old_email: str) -> None:
+    """To the old address, once the change is done: with a link that undoes it for 7 days."""
+    send_email(
+        old_email,
+        "email_changed",
+        sensitive=True,
+        user_email=old_email,
+        new_email_masked=mask_address(user.email),
+        undo_url=link_to("email_change.undo", token=tokens.undo_token_for(user, old_email)),
+        undo_in=f"{tokens.UNDO_CHANGE_MAX_AGE.days} days",
+    )
+
+
+def mask_address(address: str) -> str:
+    """n***@example.com: enough for the owner to recognise, not to read off."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def _human(delta: timedelta) -> str:

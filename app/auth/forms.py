@@ -83,3 +83,18 @@ class ChangePasswordForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     password, password_confirm = _new_password_fields()
+
+
+class ChangeEmailForm(FlaskForm):
+    """A new address, and the current password: a borrowed session cannot move the account."""
+
+    email = EmailField("New email address", [canonical_address], render_kw=_EMAIL_ATTRS)
+    current_password = PasswordField(
+        "Current password",
+        [InputRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button: the page an emailed link opens changes nothing until it is pressed."""

@@ -22,8 +22,8 @@ from app.extensions import db
 
 log = logging.getLogger("mailroom.auth")
 
-SIGNUP, RESEND, RESET = "signup", "resend", "reset"
-KINDS = (SIGNUP, RESEND, RESET)
+SIGNUP, RESEND, RESET, CHANGE_EMAIL = "signup", "resend", "reset", "change_email"
+KINDS = (SIGNUP, RESEND, RESET, CHANGE_EMAIL)
 # Requests resolved per transaction: each costs a template render (a few ms), so a burst of
 # requests never holds the claim-side lock for long.
 RESOLVE_BATCH = 20
@@ -36,14 +36,18 @@ class AccountMailRequest(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     # The canonical address as typed (it may have no account: nothing here says which).
     address: Mapped[str] = mapped_column(String(320))
+    # Who asked, for a change of address (the address is then the new one).
+    user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
 
 
-def record(kind: str, address: str) -> None:
+def record(kind: str, address: str, user_id: int | None = None) -> None:
     """Note the request and commit; the same statements whoever owns the address."""
     if kind not in KINDS:
         raise ValueError(f"unknown account mail request {kind!r}")
-    db.session.add(AccountMailRequest(kind=kind, address=address, created_at=clock.utcnow()))
+    db.session.add(
+        AccountMailRequest(kind=kind, address=address, user_id=user_id, created_at=clock.utcnow())
+    )
     db.session.commit()
     wake = current_app.extensions.get("mailroom.wake")
     if wake is not None:
@@ -69,7 +73,7 @@ def _take(limit: int) -> list[tuple[int, str, str]]:
     statement = (
         delete(table)
         .where(table.c.id.in_(pick.scalar_subquery()))
-        .returning(table.c.id, table.c.kind, table.c.address)
+        .returning(table.c.id, table.c.kind, table.c.address, table.c.user_id)
     )
     return sorted(db.session.execute(statement).all())
 
@@ -80,10 +84,10 @@ def _resolve_one(request) -> None:
     and never takes the others of its batch with it."""
     from app.auth import emails
 
-    _, kind, address = request
+    _, kind, address, user_id = request
     try:
         with db.session.begin_nested():
-            emails.answer_request(kind, address)
+            emails.answer_request(kind, address, user_id)
     except Exception:  # noqa: BLE001 - one bad request must not block the rest
         log.exception("account mail request %s could not be resolved; dropped", kind)
 

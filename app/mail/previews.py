@@ -52,11 +52,44 @@ def _password_changed() -> dict:
     }
 
 
+def _change_email() -> dict:
+    return {
+        "user_email": "ada@new.example.com",
+        "confirm_url": link_to("email_change.confirm", token=SAMPLE_TOKEN),
+        "expires_in": "24 hours",
+    }
+
+
+def _address_in_use() -> dict:
+    return {"user_email": SAMPLE_ADDRESS, "reset_url": link_to("auth.reset_request")}
+
+
+def _email_change_requested() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "new_email_masked": "a***@new.example.com",
+        "reset_url": link_to("auth.reset_request"),
+    }
+
+
+def _email_changed() -> dict:
+    return {
+        "user_email": SAMPLE_ADDRESS,
+        "new_email_masked": "a***@new.example.com",
+        "undo_url": link_to("email_change.undo", token=SAMPLE_TOKEN),
+        "undo_in": "7 days",
+    }
+
+
 SAMPLES: dict[str, Callable[[], dict]] = {
     "confirm_email": _confirm_email,
     "already_registered": _already_registered,
     "reset_password": _reset_password,
     "password_changed": _password_changed,
+    "change_email": _change_email,
+    "address_in_use": _address_in_use,
+    "email_change_requested": _email_change_requested,
+    "email_changed": _email_changed,
     "test_email": dict,
 }
 
