@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from app import clock
+from app.admin import outbox_pages
 from app.extensions import db
 from app.mail import send_email
 from app.mail.models import EXPIRED, FAILED, OutboxMessage
@@ -63,16 +64,42 @@ def test_outbox_refuses_an_unknown_status(app):
     assert response.status_code == 400
 
 
-def test_outbox_is_paginated(app):
-    ids = queue(app, *[f"user{i}@example.com" for i in range(55)])
+def pager_link(page: str, label: str) -> str | None:
+    match = re.search(rf'<a href="([^"]+)">{label}</a>', page)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def test_outbox_pages_by_id_newest_first(app):
+    ids = sorted(queue(app, *[f"user{i}@example.com" for i in range(55)]), reverse=True)
     client = admin_client(app)
     first_page = text_of(client.get("/admin/mail/outbox?q=user"))
-    assert listed_ids(first_page) == sorted(ids, reverse=True)[:50]
-    assert "Page 1 of 2" in first_page
-    assert 'href="/admin/mail/outbox?q=user&amp;page=2"' in first_page
-    second_page = text_of(client.get("/admin/mail/outbox?q=user&page=2"))
-    assert listed_ids(second_page) == sorted(ids, reverse=True)[50:]
-    assert listed_ids(text_of(client.get("/admin/mail/outbox?page=99"))) == []
+    assert listed_ids(first_page) == ids[:50]
+    assert pager_link(first_page, "Newer") is None
+    older = pager_link(first_page, "Older")
+    assert older == f"/admin/mail/outbox?before={ids[49]}&q=user"
+    second_page = text_of(client.get(older))
+    assert listed_ids(second_page) == ids[50:]
+    assert pager_link(second_page, "Older") is None
+    newer = text_of(client.get(pager_link(second_page, "Newer")))
+    assert listed_ids(newer) == ids[:50]
+
+
+def test_a_search_looks_through_a_window_of_ids_at_a_time(app, monkeypatch):
+    monkeypatch.setattr(outbox_pages, "SEARCH_WINDOW", 10)
+    (needle,) = queue(app, "needle@example.com")
+    hay = queue(app, *[f"hay{i}@example.com" for i in range(25)])
+    client = admin_client(app)
+    page = text_of(client.get("/admin/mail/outbox?q=needle"))
+    assert listed_ids(page) == []
+    assert f"No matches among messages #{hay[-1] - 9} to #{hay[-1]}." in page
+    found = None
+    for _ in range(3):
+        page = text_of(client.get(pager_link(page, "Search older")))
+        if listed_ids(page):
+            found = listed_ids(page)
+            break
+    assert found == [needle]
+    assert pager_link(page, "Search older") is None  # the oldest message was looked at
 
 
 def test_message_page_shows_headers_text_html_frame_and_every_attempt(app, smtp, senders):

@@ -42,6 +42,12 @@ class ActionForm(FlaskForm):
     """A button that changes something (retry): only the CSRF token."""
 
 
+def printable(form, field) -> None:
+    """No control characters: no address has them, and PostgreSQL refuses a NUL outright."""
+    if field.data and any(ord(c) < 32 or ord(c) == 127 for c in field.data):
+        raise ValidationError("Control characters are not part of any address.")
+
+
 class OutboxFilterForm(FlaskForm):
     """The outbox list's filters: a GET form, so no CSRF token."""
 
@@ -53,4 +59,4 @@ class OutboxFilterForm(FlaskForm):
         choices=[SelectChoice("", "Any status"), *(SelectChoice(s) for s in STATUSES)],
         default="",
     )
-    q = StringField("Address contains", [Optional(), Length(max=MAX_ADDRESS_LENGTH)])
+    q = StringField("Address contains", [Optional(), Length(max=MAX_ADDRESS_LENGTH), printable])

@@ -1,5 +1,6 @@
-"""What the outbox pages show: a filtered, paginated list, and one message taken apart
-(headers, text, HTML, attempts) with its delivery outcome in words."""
+"""What the outbox pages show: a filtered list paged by id (so a million rows cost what a
+hundred do), and one message taken apart (headers, text, HTML, attempts) with its delivery
+outcome in words."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
@@ -27,21 +28,98 @@ from app.mail.models import (
 from app.mail.transport import SmtpSettings
 
 PER_PAGE = 50
+# A search (address contains...) cannot use an index: each page looks through at most this
+# many ids, newest first, and offers to look further. It costs the same at any table size.
+SEARCH_WINDOW = 20_000
+# Ids are PostgreSQL integers: a larger id or cursor cannot exist (and would not fit).
+MAX_ID = 2**31 - 1
 # While a message waits the page reloads itself: quickly at first, when a person is
 # watching a test email land, then gently.
 FAST_REFRESH_S, SLOW_REFRESH_S, FAST_FOR = 1, 5, timedelta(minutes=2)
 
 
-def find_messages(status: str | None, address: str | None, page: int):
-    """Newest first; `address` matches any part of the recipient, case-insensitively."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+@dataclass
+class OutboxPage:
+    """One page of the list, newest first, and the cursors of its neighbours (None: none)."""
+
+    rows: list[OutboxMessage]
+    newer_after: int | None = None
+    older_before: int | None = None
+    # For a search that found less than a page while more is left to look through: the ids
+    # it looked through.
+    searched: tuple[int, int] | None = None
+
+
+def cursor(value: int | None) -> int | None:
+    """A `before`/`after` id from the query string; one past any real id reads as none."""
+    if value is None or value > MAX_ID:
+        return None
+    return max(value, 0)
+
+
+def find_messages(
+    status: str | None, address: str | None, before: int | None = None, after: int | None = None
+) -> OutboxPage:
+    """Newest first, `PER_PAGE` at a time: before/after an id (keyset, so a far page costs
+    what the first does). `address` matches any part of the recipient, case-insensitively."""
+    query = select(OutboxMessage)
     if status:
         query = query.where(OutboxMessage.status == status)
     if address:
         # The pattern is escaped: a "%" or "_" typed in the filter means itself.
         pattern = "%" + _escape_like(address.strip().lower()) + "%"
         query = query.where(OutboxMessage.recipient.ilike(pattern, escape="\\"))
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    window = SEARCH_WINDOW if address else None
+    if after is not None:
+        return _newer_than(query, after, window)
+    return _older_than(query, before, window)
+
+
+def _older_than(query, before: int | None, window: int | None) -> OutboxPage:
+    top = before if before is not None else _newest_id() + 1
+    if window:
+        query = query.where(OutboxMessage.id >= top - window)
+    query = query.where(OutboxMessage.id < top).order_by(OutboxMessage.id.desc())
+    rows, more = _fetch(query)
+    page = OutboxPage(rows)
+    if before is not None:
+        page.newer_after = rows[0].id if rows else top - 1
+    if more:
+        page.older_before = rows[-1].id
+    elif window and top - window > _oldest_id():
+        # Less than a page in this window, and older messages left to look through.
+        page.searched = (top - window, top - 1)
+        page.older_before = top - window
+    return page
+
+
+def _newer_than(query, after: int, window: int | None) -> OutboxPage:
+    if window:
+        query = query.where(OutboxMessage.id <= after + window)
+    query = query.where(OutboxMessage.id > after).order_by(OutboxMessage.id)
+    rows, more = _fetch(query)
+    rows.reverse()
+    page = OutboxPage(rows, older_before=rows[-1].id if rows else after + 1)
+    if more:
+        page.newer_after = rows[0].id
+    elif window and after + window < _newest_id():
+        page.searched = (after + 1, after + window)
+        page.newer_after = after + window
+    return page
+
+
+def _fetch(query) -> tuple[list[OutboxMessage], bool]:
+    """A page of rows, and whether more follow (one extra row says so, no count)."""
+    rows = list(db.session.scalars(query.limit(PER_PAGE + 1)))
+    return rows[:PER_PAGE], len(rows) > PER_PAGE
+
+
+def _newest_id() -> int:
+    return db.session.scalar(select(func.max(OutboxMessage.id))) or 0
+
+
+def _oldest_id() -> int:
+    return db.session.scalar(select(func.min(OutboxMessage.id))) or 0
 
 
 def _escape_like(text: str) -> str:

@@ -22,6 +22,7 @@ from flask_login import current_user
 from jinja2 import TemplateNotFound
 
 from app.admin import access, outbox_pages, summary
+from app.admin.figures import COUNT_CAP, bounded_counts, outbox_figures, senders_alive
 from app.admin.forms import ActionForm, CheckForm, OutboxFilterForm, TestEmailForm
 from app.extensions import db, limiter
 from app.mail import outbox, send_email
@@ -29,7 +30,6 @@ from app.mail.cli import TEST_PRIORITY
 from app.mail.diagnostics import diagnose
 from app.mail.models import OutboxMessage
 from app.mail.previews import SAMPLES, missing_samples, render_preview, template_names
-from app.mail.status import mail_status
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 access.protect(bp)
@@ -58,7 +58,8 @@ def _settings_page(test_form: TestEmailForm, check_form: CheckForm, status: int 
         "admin/mail.html",
         settings=summary.settings_rows(current_app.config),
         warnings=current_app.config.get("CONFIG_WARNINGS", []),
-        status=mail_status(),
+        figures=outbox_figures(),
+        count_cap=COUNT_CAP,
         test_form=test_form,
         check_form=check_form,
     ), status
@@ -92,17 +93,27 @@ def outbox_list():
     form = OutboxFilterForm(request.args)
     if not form.validate():
         abort(400, "That status or address filter is not valid.")
-    page = request.args.get("page", 1, type=int)
-    messages = outbox_pages.find_messages(form.status.data, form.q.data, max(page, 1))
+    before = outbox_pages.cursor(request.args.get("before", type=int))
+    after = outbox_pages.cursor(request.args.get("after", type=int))
+    page = outbox_pages.find_messages(form.status.data, form.q.data, before, after)
     return render_template(
-        "admin/outbox.html", form=form, messages=messages, counts=outbox.counts()
+        "admin/outbox.html",
+        form=form,
+        page=page,
+        counts=bounded_counts(),
+        count_cap=COUNT_CAP,
+        search_window=outbox_pages.SEARCH_WINDOW,
     )
 
 
-@bp.get("/mail/outbox/<int:id>")
+# An id past what the column holds is no message: 404 from the route, before any query.
+MESSAGE_ID = f"<int(max={outbox_pages.MAX_ID}):id>"
+
+
+@bp.get(f"/mail/outbox/{MESSAGE_ID}")
 def outbox_message(id: int):
     row = db.get_or_404(OutboxMessage, id)
-    outcome = outbox_pages.delivery_outcome(row, mail_status()["senders_alive"])
+    outcome = outbox_pages.delivery_outcome(row, senders_alive())
     return render_template(
         "admin/message.html",
         row=row,
@@ -112,7 +123,7 @@ def outbox_message(id: int):
     )
 
 
-@bp.get("/mail/outbox/<int:id>/html")
+@bp.get(f"/mail/outbox/{MESSAGE_ID}/html")
 def outbox_html(id: int):
     row = db.get_or_404(OutboxMessage, id)
     html = outbox_pages.message_parts(row.mime).html
@@ -121,7 +132,7 @@ def outbox_html(id: int):
     return _framed_email(html)
 
 
-@bp.post("/mail/outbox/<int:id>/retry")
+@bp.post(f"/mail/outbox/{MESSAGE_ID}/retry")
 def retry(id: int):
     row = db.get_or_404(OutboxMessage, id)
     if outbox.requeue(row):
