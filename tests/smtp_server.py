@@ -5,12 +5,14 @@ accepted is in `.messages`, every DATA it was offered (refused ones too) in
 `.handler.offered`, each with the client's `peer` (one per connection); `.faults`
 is a script of replies to give instead of accepting, consumed one per message:
 e.g. `["421 4.3.0 busy", "drop", None]`.
-`SilentServer` accepts TCP connections and never says a word.
+`SilentServer` accepts TCP connections and never says a word. `RawSmtpServer` answers
+slowly, or with replies no real server library would send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import socket
@@ -207,3 +209,104 @@ def _server_context(cert) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return context
+
+
+class RawSmtpServer:
+    """A hand-written SMTP server on a raw socket, for replies aiosmtpd will not give: every
+    reply `delay` seconds late (the greeting too), and `data_reply` as the last word of DATA
+    (a NUL byte, a very long line...). Accepted messages are in `.messages` as `Received`."""
+
+    def __init__(self, *, delay: float = 0.0, data_reply: bytes = b"250 2.0.0 Ok: queued"):
+        self.delay, self.data_reply = delay, data_reply
+        self.messages: list[Received] = []
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.host, self.port = self.sock.getsockname()
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            with self.lock:
+                self.connections += 1
+                self._open.append(conn)
+            threading.Thread(target=self._session, args=(conn, peer), daemon=True).start()
+
+    def _session(self, conn: socket.socket, peer) -> None:
+        reader = conn.makefile("rb")
+        try:
+            self._reply(conn, b"220 raw.test.local ESMTP")
+            envelope = {"from": "", "to": []}
+            for line in reader:
+                if not self._answer(conn, reader, line.rstrip(b"\r\n"), envelope, peer):
+                    break
+        except OSError:
+            pass  # the client or stop() closed the connection
+        finally:
+            reader.close()
+            conn.close()
+
+    def _answer(self, conn, reader, line: bytes, envelope: dict, peer) -> bool:
+        verb = line[:4].upper()
+        if verb in (b"EHLO", b"HELO"):
+            self._reply(conn, b"250-raw.test.local\r\n250 8BITMIME")
+        elif verb == b"MAIL":
+            envelope["from"], envelope["to"] = _address(line), []
+            self._reply(conn, b"250 OK")
+        elif verb == b"RCPT":
+            envelope["to"].append(_address(line))
+            self._reply(conn, b"250 OK")
+        elif verb == b"DATA":
+            self._reply(conn, b"354 go ahead")
+            data = _read_data(reader)
+            if data is None:
+                return False  # the client left mid-message: nothing was delivered
+            with self.lock:
+                self.messages.append(Received(envelope["from"], envelope["to"], data, peer))
+            self._reply(conn, self.data_reply)
+        elif verb == b"QUIT":
+            self._reply(conn, b"221 bye")
+            return False
+        else:  # RSET, NOOP
+            self._reply(conn, b"250 OK")
+        return True
+
+    def _reply(self, conn: socket.socket, reply: bytes) -> None:
+        if self.delay:
+            self._stop.wait(self.delay)
+        conn.sendall(reply + b"\r\n")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
+        with self.lock:
+            connections, self._open = self._open, []
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self.sock.close()
+
+
+def _address(line: bytes) -> str:
+    return line.partition(b":")[2].strip().split(b" ")[0].strip(b"<>").decode()
+
+
+def _read_data(reader) -> bytes | None:
+    lines = []
+    for line in reader:
+        if line in (b".\r\n", b".\n"):
+            return b"".join(lines).replace(b"\r\n", b"\n")
+        lines.append(line[1:] if line.startswith(b"..") else line)
+    return None

@@ -3,14 +3,9 @@ and duplicates only what was in flight; two on PostgreSQL share one outbox exact
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
 from email.utils import make_msgid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,76 +16,15 @@ from app.mail import outbox, send_email
 from app.mail.compose import compose
 from app.mail.models import DeliveryAttempt, OutboxMessage, SenderState
 from tests.conftest import base_config, wait_for
+from tests.outbox_workers import worker_pool
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-WORKER = [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker"]
-
-
-class Worker:
-    """One `flask mail worker` process, configured only through its environment."""
-
-    def __init__(self, log_path: Path, database_url: str, smtp_port: int, **settings):
-        env = {
-            **os.environ,
-            "APP_ENV": "production",
-            "SECRET_KEY": "crash-test-secret",
-            "APP_BASE_URL": "https://mailroom.example",
-            "DATABASE_URL": database_url,
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp_port),
-            "MAIL_DEFAULT_SENDER": "Mailroom <no-reply@mailroom.example>",
-            # Blank values win over anything a developer's .env says.
-            "MAIL_USE_TLS": "false",
-            "MAIL_USE_SSL": "false",
-            "MAIL_USERNAME": "",
-            "MAIL_PASSWORD": "",
-            "MAIL_ALLOWLIST": "",
-            "MAIL_POLL_INTERVAL": "0.05",
-            "MAIL_RETRY_BASE": "0.05",
-            "MAIL_TRANSPORT_BACKOFF_MAX": "0.5",
-            "MAIL_SENDER_THREADS": "2",
-            "PYTHONUNBUFFERED": "1",
-            **{key: str(value) for key, value in settings.items()},
-        }
-        self.log_path = log_path
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                WORKER, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> int:
-        """SIGTERM, as a deploy would: the worker hands back its claims and exits 0."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def ensure_ended(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
 def workers(tmp_path):
-    started: list[Worker] = []
-
-    def start(database_url: str, smtp_port: int, **settings) -> Worker:
-        worker = Worker(
-            tmp_path / f"worker-{len(started)}.log", database_url, smtp_port, **settings
-        )
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.ensure_ended()
+    with worker_pool(tmp_path) as start:
+        yield start
 
 
 def queue_many(app, count: int) -> dict[str, str]:

@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 from app import clock
 from app.extensions import db
 from app.mail.models import DeliveryAttempt, SenderState
-from app.mail.sender import Sender, stop_senders
+from app.mail.sender import stop_senders
+from app.mail.sender_record import SenderRecord
 from tests.conftest import wait_for
 from tests.outbox_helpers import queue, stored
 from tests.smtp_server import SmtpServer
@@ -155,15 +156,15 @@ def test_a_sender_stuck_on_a_silent_server_delivers_once_the_server_answers(
 
 
 def test_a_database_error_at_start_does_not_kill_the_sender(app, smtp, senders, monkeypatch):
-    real_register, calls = Sender._register, []
+    real_register, calls = SenderRecord.register, []
 
     def flaky_register(self):
-        calls.append(self.owner)
+        calls.append(self.name)
         if len(calls) == 1:
             raise OperationalError("INSERT", {}, RuntimeError("database is starting up"))
         return real_register(self)
 
-    monkeypatch.setattr(Sender, "_register", flaky_register)
+    monkeypatch.setattr(SenderRecord, "register", flaky_register)
     queue(app, "ada@example.com")
     senders(app)
     wait_for(lambda: smtp.messages)

@@ -23,6 +23,7 @@ def send_email(
     not_after: datetime | None = None,
     priority: int = 0,
     suppress: str | None = None,
+    sensitive: bool = False,
     extra_headers: dict[str, str] | None = None,
     **context,
 ) -> OutboxMessage:
@@ -30,10 +31,11 @@ def send_email(
 
     With `suppress` (why it must not go out: a cap reached, say) the message is recorded
     as suppressed with that reason and without its body, so an admin sees what was not
-    sent and why, and no live link is kept.
+    sent and why, and no live link is kept. A `sensitive` message (live account links)
+    loses its body in the statement that marks it sent.
     """
     mail = compose(to, template, extra_headers=extra_headers, **context)
-    row = outbox.enqueue(mail, not_after=not_after, priority=priority)
+    row = outbox.enqueue(mail, not_after=not_after, priority=priority, sensitive=sensitive)
     if suppress:
         row.status, row.last_error, row.mime = SUPPRESSED, suppress, None
         log.info("mail suppressed to=%s template=%s (%s)", mask(to), template, suppress)

@@ -3,6 +3,7 @@
 A pool belongs to one process (it remembers its pid: threads do not survive a
 fork). Senders wake at once after a commit in this process and poll otherwise.
 On stop, the message in hand finishes and every other claim is handed back.
+A delivered message is never handed back: its sent-mark is retried until written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import secrets
 import socket
 import threading
 import time
@@ -18,16 +20,19 @@ from email.utils import parseaddr
 from functools import cache
 
 from flask import Flask
-from sqlalchemy import delete
 
 from app import clock
 from app.extensions import db
-from app.mail import outbox, sent_marks
-from app.mail.models import OutboxMessage, SenderState
-from app.mail.transport import TRANSPORT, DeliveryError, SmtpTransport
+from app.mail import claims, outbox, sent_marks
+from app.mail.held_claim import HeldClaim
+from app.mail.sender_record import SenderRecord
+from app.mail.transport import TRANSPORT, DeliveryError, SmtpTransport, Withdrawn
 
 log = logging.getLogger("mailroom.mail")
 POOL_KEY = "mailroom.senders"
+# Functions other parts of the app run before each claim (no arguments, app context, each
+# its own transaction): e.g. turning "a mail was asked for" records into outbox rows.
+BEFORE_CLAIM_KEY = "mailroom.before_claim"
 # An SMTP server may drop a connection it has not heard from for a while: check first.
 NOOP_AFTER_IDLE = 10.0
 # Servers commonly close idle sessions after a few minutes; leave before they do.
@@ -38,11 +43,17 @@ CLOSE_AFTER_IDLE = 60.0
 CLAIM_SECONDS = 0.25
 
 
+def sender_identity(index: int) -> str:
+    """host:pid:index for people, and a random part: two containers can share a host name
+    and a pid, and must never renew or hand back each other's claims."""
+    host = socket.gethostname()[:64]  # the name must fit lease_owner's 128 characters
+    return f"{host}:{os.getpid()}:{index}:{secrets.token_hex(6)}"
+
+
 class Sender(threading.Thread):
     def __init__(self, app: Flask, index: int, pool_size: int = 1):
-        name = f"{socket.gethostname()}:{os.getpid()}:{index}"
         super().__init__(name=f"mail-sender-{index}", daemon=True)
-        self.app, self.owner = app, name
+        self.app, self.owner = app, sender_identity(index)
         self.wakeup, self.stopping = threading.Event(), threading.Event()
         cfg = app.config
         self.poll = cfg["MAIL_POLL_INTERVAL"]
@@ -56,10 +67,7 @@ class Sender(threading.Thread):
         self.give_up = timedelta(seconds=cfg["MAIL_GIVE_UP_AFTER"])
         self.transport_failures = 0
         self.last_used = 0.0
-        self.last_heartbeat = 0.0
-        self.registered = False
-        # Sent counts reach SenderState with the heartbeat: not one extra write per message.
-        self.unsaved_sent = 0
+        self.record = SenderRecord(self.owner, self.poll)
 
     def run(self) -> None:
         with self.app.app_context():
@@ -76,10 +84,11 @@ class Sender(threading.Thread):
 
     def _step(self) -> None:
         try:
-            if not self.registered:
+            if not self.record.registered:
                 # Inside the guard: a database not reachable yet must not kill the thread.
-                self._register()
-            claimed = outbox.claim_due(self.owner, self._claim_size(), self.lease)
+                self.record.register()
+            self._run_before_claim_hooks()
+            claimed = claims.claim_due(self.owner, self._claim_size(), self.lease)
             if claimed:
                 self._deliver(claimed)
             else:
@@ -89,67 +98,90 @@ class Sender(threading.Thread):
             db.session.rollback()
             self.stopping.wait(min(self.poll, 5))
 
-    def _deliver(self, claimed: list[outbox.Claimed]) -> None:
-        with sent_marks.held_for_claim() as marks:
-            link_error = self._deliver_claimed(claimed, marks)
+    def _run_before_claim_hooks(self) -> None:
+        """Work the app asks of its senders before each claim (app.auth turns requests for
+        account mail into outbox rows here); one failing hook never stops the claim."""
+        for hook in self.app.extensions.get(BEFORE_CLAIM_KEY, ()):
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - logged; the claim that follows still runs
+                log.exception("mail sender %s: before-claim hook failed", self.owner)
+                db.session.rollback()
+
+    def _deliver(self, claimed: list[claims.Claimed]) -> None:
+        claim = HeldClaim(claimed, self.owner, self.lease)
+        try:
+            with sent_marks.held_for_claim() as marks:
+                link_error = self._deliver_claimed(claim, marks)
+        except Exception:
+            # Nothing in the claim was delivered unrecorded (a delivered message is finished
+            # only once marked): hand back the rest now rather than when the lease runs out.
+            db.session.rollback()
+            try:
+                claim.hand_back()
+            except Exception:  # noqa: BLE001 - the lease runs out anyway
+                db.session.rollback()
+            raise
         if link_error:
             self._back_off(link_error)  # outside: no connection is held while waiting
             return
         self._transport_ok()
-        self._heartbeat()
+        self.record.beat()
 
     def _deliver_claimed(
-        self, claimed: list[outbox.Claimed], marks: sent_marks.SentMarks
+        self, claim: HeldClaim, marks: sent_marks.SentMarks
     ) -> DeliveryError | None:
         """Send what is still ours; on a link failure hand the rest back and return it."""
-        held = {mail.id for mail in claimed}
-        renew_at = time.monotonic() + self.lease.total_seconds() / 2
-
-        def rest(position: int) -> list[int]:
-            return [m.id for m in claimed[position:] if m.id in held]
-
-        for position, mail in enumerate(claimed):
+        for mail in claim.claimed:
             if self.stopping.is_set():
-                outbox.release(rest(position), self.owner)
+                claim.hand_back()
                 return None
-            if time.monotonic() > renew_at:
-                # Half the lease gone: renew the rest in one UPDATE. Until then the lease
-                # cannot have run out, so no other sender can hold these messages.
-                held = outbox.extend_lease(rest(position), self.owner, self.lease)
-                renew_at = time.monotonic() + self.lease.total_seconds() / 2
-            if mail.id not in held:
+            claim.keep()
+            if not claim.holds(mail.id):
                 continue  # our lease ran out and another sender took it: it is theirs to send
             started = time.monotonic()
             try:
-                self._deliver_one(mail, marks)
+                self._deliver_one(mail, claim, marks)
             except DeliveryError as error:
                 # The link itself failed: hand everything back.
-                outbox.release(rest(position), self.owner, reason=error.reason)
+                claim.hand_back(reason=error.reason)
                 return error
             self._learn_speed(time.monotonic() - started)
         return None
 
-    def _deliver_one(self, mail: outbox.Claimed, marks: sent_marks.SentMarks) -> None:
+    def _deliver_one(
+        self, mail: claims.Claimed, claim: HeldClaim, marks: sent_marks.SentMarks
+    ) -> None:
         started = clock.utcnow()
         verdict = outbox.verdict_before_send(mail, started, self.give_up)
         if verdict:
-            outbox.close_unsent(mail, *verdict)
+            claims.close_unsent(mail, self.owner, *verdict)
+            claim.finished(mail.id)
             return
         if time.monotonic() - self.last_used > NOOP_AFTER_IDLE:
             self.transport.drop_if_stale()
         relay = self.transport.settings.relay
         try:
             reply = self.transport.send(
-                _envelope_from(mail.sender), mail.recipient, mail.mime, mail.smtputf8
+                _envelope_from(mail.sender),
+                mail.recipient,
+                mail.mime,
+                mail.smtputf8,
+                before_command=claim.keeper_for(mail.id),
             )
+        except Withdrawn as withdrawn:
+            log.warning("mail sender %s: not sending: %s", self.owner, withdrawn)
+            return
         except DeliveryError as error:
             if error.kind == TRANSPORT:
                 raise
-            row = db.session.get(OutboxMessage, mail.id)
-            outbox.mark_failure(row, error, relay, started, self.owner)
+            claims.mark_failure(mail, error, relay, started, self.owner)
+            claim.finished(mail.id)
         else:
-            marks.mark(mail, reply, relay, started, self.owner)
-            self.unsaved_sent += 1
+            # Delivered: from here on it is only ever marked sent, never handed back.
+            delivery = sent_marks.Delivery(mail, reply, relay, started, self.owner)
+            if sent_marks.record(delivery, marks, claim, self.stopping):
+                self.record.unsaved_sent += 1
         self.last_used = time.monotonic()
 
     def _claim_size(self) -> int:
@@ -165,7 +197,7 @@ class Sender(threading.Thread):
     def _idle(self) -> None:
         if self.transport.connected and time.monotonic() - self.last_used > CLOSE_AFTER_IDLE:
             self.transport.close()
-        self._heartbeat()
+        self.record.beat()
         self.wakeup.wait(self.poll)
         self.wakeup.clear()
 
@@ -181,46 +213,21 @@ class Sender(threading.Thread):
             error.reason,
             delay,
         )
-        self._save_state(last_error=error.reason, last_error_at=clock.utcnow(), backoff_until=until)
+        self.record.save(last_error=error.reason, last_error_at=clock.utcnow(), backoff_until=until)
         self.stopping.wait(delay)
 
     def _transport_ok(self) -> None:
         if self.transport_failures:
             self.transport_failures = 0
-            self._save_state(backoff_until=None)
-
-    def _register(self) -> None:
-        db.session.merge(SenderState(name=self.owner, host=socket.gethostname(), pid=os.getpid()))
-        db.session.commit()
-        self.registered = True
-        self.last_heartbeat = time.monotonic()
-
-    def _heartbeat(self) -> None:
-        if time.monotonic() - self.last_heartbeat >= min(self.poll, 5):
-            self._save_state()
-
-    def _save_state(self, **changes) -> None:
-        state = db.session.get(SenderState, self.owner) or SenderState(
-            name=self.owner, host=socket.gethostname(), pid=os.getpid(), sent_count=0
-        )
-        state.heartbeat_at = clock.utcnow()
-        state.sent_count += self.unsaved_sent
-        self.unsaved_sent = 0
-        for key, value in changes.items():
-            setattr(state, key, value)
-        db.session.add(state)
-        db.session.commit()
-        self.last_heartbeat = time.monotonic()
+            self.record.save(backoff_until=None)
 
     def _shut_down(self) -> None:
         try:
             self.transport.close()
             db.session.rollback()
-            outbox.release_all(self.owner)
-            db.session.execute(delete(SenderState).where(SenderState.name == self.owner))
-            db.session.commit()
-        except Exception:  # noqa: BLE001 - leases expire anyway; never hang a shutdown
-            log.exception("mail sender %s: could not hand back its claims", self.owner)
+            self.record.remove()
+        except Exception:  # noqa: BLE001 - never hang a shutdown
+            log.exception("mail sender %s: could not sign off", self.owner)
         finally:
             db.session.remove()
 

@@ -1,14 +1,12 @@
-"""The SMTP transport: Flask-Mail's connection with what 0.10 lacks, and failure classes.
+"""The SMTP transport: Flask-Mail's connection with what 0.10 lacks.
 
 Flask-Mail opens `smtplib.SMTP` with no timeout and starts TLS with no
 certificate check. Here every step has `MAIL_TIMEOUT`, TLS is verified against
 the system CAs or `MAIL_CA_FILE`, one connection is kept across messages, and
-every failure becomes one of three kinds:
+every failure becomes one of three kinds (retry, failed, transport: smtp_failures.py).
 
-- `retry`: a 4xx reply or a dropped connection while sending one message;
-- `failed`: a 5xx for this message or recipient, or a message that cannot be encoded;
-- `transport`: the link itself (refused, timeout, TLS, certificate, AUTH, sender refused).
-  It is nobody's message's fault, so it spends no message's attempts.
+A sender can pass `before_command` to `send`: it runs before every SMTP command of that
+send (and before connecting), to renew the claim, and may raise `Withdrawn` to stop it.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ import select
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -24,8 +23,19 @@ import flask_mail
 from flask import current_app
 
 from app.mail.compose import wire_address
+from app.mail.smtp_failures import (
+    FAILED,
+    RETRY,
+    TRANSPORT,
+    DeliveryError,
+    Withdrawn,
+    classify_connect_error,
+    classify_send_error,
+    reply_error,
+    server_text,
+)
 
-RETRY, FAILED, TRANSPORT = "retry", "failed", "transport"
+__all__ = ["FAILED", "RETRY", "TRANSPORT", "DeliveryError", "Reply", "SmtpTransport", "Withdrawn"]
 
 
 @dataclass
@@ -35,15 +45,6 @@ class Reply:
 
     def __str__(self) -> str:
         return f"{self.code} {self.text}".strip()
-
-
-class DeliveryError(Exception):
-    """A classified failure: `kind` says what the outbox does with the message."""
-
-    def __init__(self, kind: str, reason: str, code: int | None = None, error_class: str = ""):
-        super().__init__(reason)
-        self.kind, self.reason, self.code = kind, reason, code
-        self.error_class = error_class or kind
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,32 @@ def helo_name() -> str:
     return socket.getfqdn()
 
 
+class _CommandHook:
+    """smtplib with a call before every command it sends (EHLO, AUTH, MAIL, RCPT, DATA...)."""
+
+    before_command: Callable[[], None] | None = None
+
+    def putcmd(self, cmd, args=""):
+        if self.before_command is not None:
+            self.before_command()
+        super().putcmd(cmd, args)
+
+
+class _SMTP(_CommandHook, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_CommandHook, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's own name
+    pass
+
+
 class _Connection(flask_mail.Connection):
     """Flask-Mail's connection, opened with a timeout and a verifying TLS context."""
 
-    def __init__(self, settings: SmtpSettings):
+    def __init__(self, settings: SmtpSettings, before_command: Callable[[], None]):
         super().__init__(current_app.extensions["mail"])
         self.settings = settings
+        self.before_command = before_command
         self._context: ssl.SSLContext | None = None
 
     def tls(self) -> ssl.SSLContext:
@@ -112,11 +133,12 @@ class _Connection(flask_mail.Connection):
     def configure_host(self) -> smtplib.SMTP:
         s = self.settings
         if s.use_ssl:
-            host = smtplib.SMTP_SSL(
+            host = _SMTP_SSL(
                 s.server, s.port, local_hostname=helo_name(), timeout=s.timeout, context=self.tls()
             )
         else:
-            host = smtplib.SMTP(s.server, s.port, local_hostname=helo_name(), timeout=s.timeout)
+            host = _SMTP(s.server, s.port, local_hostname=helo_name(), timeout=s.timeout)
+        host.before_command = self.before_command
         try:
             # Never set_debuglevel: smtplib would print the AUTH line, password included.
             if s.use_tls:
@@ -134,9 +156,12 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings | None = None):
         self.settings = settings or SmtpSettings.from_config(current_app.config)
-        self._connection = _Connection(self.settings)
+        self._connection = _Connection(self.settings, self._before_command)
         self._host: smtplib.SMTP | None = None
         self._sent_on_connection = 0
+        # The hook of the send in progress; none outside send(), so NOOP, RSET and QUIT
+        # never run it.
+        self._hook: Callable[[], None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -144,29 +169,53 @@ class SmtpTransport:
 
     def connect(self) -> None:
         if self._host is None:
+            self._before_command()
             try:
                 self._host = self._connection.configure_host()
+            except Withdrawn:
+                raise
             except Exception as exc:  # noqa: BLE001 - every connect failure is classified
                 raise classify_connect_error(exc) from exc
             self._sent_on_connection = 0
 
-    def send(self, envelope_from: str, recipient: str, mime: bytes, smtputf8: bool) -> Reply:
-        """Deliver one message; raises DeliveryError with its kind on any failure."""
+    def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        mime: bytes,
+        smtputf8: bool,
+        before_command: Callable[[], None] | None = None,
+    ) -> Reply:
+        """Deliver one message; raises DeliveryError with its kind on any failure, or
+        Withdrawn when `before_command` withdrew it (nothing was delivered then)."""
         max_emails = self.settings.max_emails
         if max_emails and self._sent_on_connection >= max_emails:
             self.close()
         self._drop_if_hung_up()
-        self.connect()
+        self._hook = before_command
         try:
+            self.connect()
             reply = self._transaction(envelope_from, recipient, mime, smtputf8)
+        except Withdrawn:
+            # Mid-transaction, and RSET would run the hook again: start afresh next time.
+            self._hook = None
+            self._drop()
+            raise
         except DeliveryError:
+            self._hook = None
             self._reset()
             raise
         except Exception as exc:  # noqa: BLE001 - a dropped link mid-message: classified
             self._drop()
             raise classify_send_error(exc) from exc
+        finally:
+            self._hook = None
         self._sent_on_connection += 1
         return reply
+
+    def _before_command(self) -> None:
+        if self._hook is not None:
+            self._hook()
 
     def drop_if_stale(self) -> None:
         """A kept-open connection the server has since closed must not cost an attempt."""
@@ -179,10 +228,10 @@ class SmtpTransport:
 
     def _drop_if_hung_up(self) -> None:
         """A server that closed the kept-open connection (an idle timeout) left it readable:
-        end of file, or a parting 421. Seeing that costs one select(), no round trip, and
+        end of file, or a parting 421. Seeing that costs one poll(), no round trip, and
         spares the next message an attempt and a retry delay."""
         sock = self._host.sock if self._host is not None else None
-        if sock is not None and select.select([sock], [], [], 0)[0]:
+        if sock is not None and _readable(sock):
             self._drop()
 
     def close(self) -> None:
@@ -207,14 +256,14 @@ class SmtpTransport:
             options.append("SMTPUTF8")
         code, text = host.mail(envelope_from, options)
         if code != 250:
-            raise _reply_error(code, text, "MAIL FROM", sender=True)
+            raise reply_error(code, text, "MAIL FROM", sender=True)
         code, text = host.rcpt(wire_address(recipient))
         if code not in (250, 251):
-            raise _reply_error(code, text, "RCPT TO")
+            raise reply_error(code, text, "RCPT TO")
         code, text = host.data(mime)
         if code != 250:
-            raise _reply_error(code, text, "DATA")
-        return Reply(code, _text(text))
+            raise reply_error(code, text, "DATA")
+        return Reply(code, server_text(text))
 
     def _reset(self) -> None:
         """After a refused transaction the connection is still good: RSET, or drop it."""
@@ -231,55 +280,10 @@ class SmtpTransport:
             host.close()
 
 
-def _text(raw) -> str:
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-
-
-def _reply_error(code: int, raw, step: str, sender: bool = False) -> DeliveryError:
-    text = f"{code} {_text(raw)} (at {step})"
-    if 400 <= code < 500:
-        return DeliveryError(RETRY, text, code, "smtp-4xx")
-    if sender:
-        # The server will not take mail from this sender at all: a setting, not a message.
-        return DeliveryError(TRANSPORT, text, code, "sender-refused")
-    return DeliveryError(FAILED, text, code, "smtp-5xx")
-
-
-def classify_connect_error(exc: BaseException) -> DeliveryError:
-    """Anything that stops a connection being opened is a transport failure."""
-    name, reason = _describe(exc)
-    code = getattr(exc, "smtp_code", None)
-    return DeliveryError(TRANSPORT, reason, code, name)
-
-
-def classify_send_error(exc: BaseException) -> DeliveryError:
-    """A failure while one message was in hand."""
-    if isinstance(exc, UnicodeError):
-        return DeliveryError(FAILED, f"cannot encode the message: {exc}", None, "encoding")
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return _reply_error(exc.smtp_code, exc.smtp_error, "reply")
-    _, reason = _describe(exc)
-    return DeliveryError(RETRY, f"connection lost while sending: {reason}", None, "disconnected")
-
-
-def _describe(exc: BaseException) -> tuple[str, str]:
-    """A short class name and a plain-words reason (never the password)."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return "certificate", f"certificate not trusted: {exc.verify_message}"
-    if isinstance(exc, ssl.SSLError):
-        return "tls", f"TLS failed: {exc.reason or exc}"
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return "auth", f"authentication refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return "not-supported", str(exc)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return "smtp-reply", f"{exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timeout", "timed out waiting for the SMTP server"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused", "connection refused: nothing is listening there"
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "disconnected", f"server closed the connection: {exc}"
-    if isinstance(exc, socket.gaierror):
-        return "dns", f"host name not found: {exc}"
-    return type(exc).__name__, str(exc) or type(exc).__name__
+def _readable(sock: socket.socket) -> bool:
+    # poll(), not select(): select() refuses descriptors past 1,023 (ValueError), and a
+    # gunicorn gthread worker can hold a thousand keep-alive sockets. A poll object holds
+    # no descriptor of its own, unlike an epoll selector: cheap to make per message.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
