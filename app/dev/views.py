@@ -6,7 +6,7 @@ URL with a sandboxing policy and shown in a sandboxed frame, so no script in it 
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 
-from app.dev import mailbox
+from app.dev import mailbox, reading
 from app.dev.runner import run_dev
 from app.mail.catcher import is_listening, mailbox_folder
 
@@ -42,16 +42,17 @@ def mailbox_list():
 @bp.get("/mailbox/<message_id>")
 def message(message_id: str):
     mail = _load_or_404(message_id)
-    pieces = mailbox.text_pieces(mail.text) if mail.text else []
+    text = mail.message.text
+    pieces = reading.text_pieces(text) if text else []
     return render_template("dev/message.html", mail=mail, text_pieces=pieces)
 
 
 @bp.get("/mailbox/<message_id>/html")
 def message_html(message_id: str):
     mail = _load_or_404(message_id)
-    if mail.html is None:
+    if mail.message.html is None:
         abort(404)
-    response = Response(mailbox.framed_html(mail.html), mimetype="text/html")
+    response = Response(mailbox.framed_html(mail.message.html), mimetype="text/html")
     response.headers["Content-Security-Policy"] = FRAME_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
@@ -59,8 +60,23 @@ def message_html(message_id: str):
 
 @bp.get("/mailbox/<message_id>/raw")
 def message_raw(message_id: str):
-    mail = _load_or_404(message_id)
-    return Response(mail.raw.decode("utf-8", "replace"), mimetype="text/plain")
+    """The bytes as received, never parsed: always there, however odd the message."""
+    raw = mailbox.raw_bytes(mailbox_folder(current_app), message_id)
+    if raw is None:
+        abort(404)
+    response = Response(raw, mimetype="text/plain")
+    # Mail is ASCII or UTF-8 nearly always; other bytes show as replacement characters.
+    response.charset = "utf-8"
+    response.headers["Content-Disposition"] = f'inline; filename="{message_id}.eml"'
+    return response
+
+
+@bp.post("/mailbox/<message_id>/delete")
+def delete(message_id: str):
+    if not mailbox.delete(mailbox_folder(current_app), message_id):
+        abort(404)
+    flash("The message is deleted.", "success")
+    return redirect(url_for("dev.mailbox_list"))
 
 
 @bp.post("/mailbox/clear")
