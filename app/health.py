@@ -1,8 +1,10 @@
-"""The health verdict behind /healthz: is the database there, and is anyone sending the mail?
+"""The health verdict behind /healthz: can this instance serve, and is the mail going out?
 
-Healthy means both. Senders are judged where they run: this process's own threads
-when it runs senders (MAIL_SENDER_THREADS > 0), else any live sender heartbeat in
-the database (a separate `flask mail worker`). Nothing here names a host or a secret.
+Anyone may ask, so the answer names its reasons in fixed words and nothing else: no host,
+no address, no SMTP reply text. The figures behind it (counts, heartbeats, the last
+transport error) are for an admin or a caller holding HEALTH_TOKEN. Senders are judged
+where they run: this process's own threads when it runs senders, else any live heartbeat
+in the database (a separate `flask mail worker`).
 """
 
 from __future__ import annotations
@@ -10,43 +12,87 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.admin.figures import COUNT_CAP, OutboxFigures, outbox_figures
 from app.extensions import db
 from app.mail.sender import current_pool
-from app.mail.status import alive_window, mail_status
+from app.mail.status import alive_window
+
+DATABASE_UNREACHABLE = "database unreachable"
+NO_SENDER_ALIVE = "no sender alive"
+TRANSPORT_FAILING = "smtp transport failing"
+QUEUE_BACKING_UP = "queue backing up"
+# These mean this instance cannot do its job: a load balancer should route around it (503).
+# The others hold mail back for every instance alike; taking them all out of rotation would
+# turn an SMTP outage into a site outage, so they answer 200 with the reason.
+INSTANCE_DOWN = (DATABASE_UNREACHABLE, NO_SENDER_ALIVE)
 
 
-def health_report() -> tuple[bool, dict]:
-    """(healthy, report): the database check first; mail figures only if it answered."""
+@dataclass
+class Verdict:
+    reasons: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "degraded" if self.reasons else "ok"
+
+    @property
+    def http_status(self) -> int:
+        return 503 if any(reason in INSTANCE_DOWN for reason in self.reasons) else 200
+
+    def public(self) -> dict:
+        return {"status": self.status, "reasons": self.reasons}
+
+    def detailed(self) -> dict:
+        return {**self.public(), **self.details}
+
+
+def health_verdict() -> Verdict:
+    """The database check first; the mail figures only if it answered."""
     problem = database_problem()
-    if problem:
-        return False, {"status": "unhealthy", "database": {"ok": False, "error": problem}}
-    try:
-        status = mail_status()
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        return False, {"status": "unhealthy", "database": {"ok": False, "error": _name(exc)}}
-    senders_ok = senders_healthy(status)
-    report = {
-        "status": "ok" if senders_ok else "unhealthy",
+    if problem is None:
+        try:
+            return _mail_verdict(outbox_figures())
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            problem = type(exc).__name__
+    return Verdict([DATABASE_UNREACHABLE], {"database": {"ok": False, "error": problem}})
+
+
+def _mail_verdict(figures: OutboxFigures) -> Verdict:
+    senders_ok = senders_healthy(figures.senders)
+    reasons = [
+        reason
+        for reason, holds in (
+            (NO_SENDER_ALIVE, not senders_ok),
+            (TRANSPORT_FAILING, figures.transport_failing),
+            (QUEUE_BACKING_UP, figures.overdue),
+        )
+        if holds
+    ]
+    details = {
         "database": {"ok": True},
-        "outbox": status["counts"],
-        "oldest_queued_age_s": status["oldest_queued_age_s"],
+        "outbox": figures.counts,
+        # A count at the cap means that many or more: counting further would read the table.
+        "outbox_count_cap": COUNT_CAP,
+        "oldest_queued_age_s": figures.oldest_waiting_age_s,
         "senders": {
             "ok": senders_ok,
             "in_this_process": current_app.config["MAIL_SENDER_THREADS"],
-            "alive": sum(1 for s in status["senders"] if s["alive"]),
-            "heartbeats": [_public(s) for s in status["senders"]],
+            "alive": sum(1 for s in figures.senders if s["alive"]),
+            "heartbeats": [_heartbeat(s) for s in figures.senders],
         },
-        "last_transport_error": status["last_transport_error"],
-        "last_transport_error_at": status["last_transport_error_at"],
+        "last_transport_error": figures.last_transport_error,
+        "last_transport_error_at": figures.last_transport_error_at,
     }
-    return senders_ok, report
+    return Verdict(reasons, details)
 
 
 def database_problem() -> str | None:
@@ -57,7 +103,7 @@ def database_problem() -> str | None:
         db.session.rollback()
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
         db.session.rollback()
-        return _name(exc)
+        return type(exc).__name__
     return None
 
 
@@ -74,15 +120,15 @@ def _check_sqlite_file() -> None:
         probe.close()
 
 
-def senders_healthy(status: dict) -> bool:
+def senders_healthy(senders: list[dict]) -> bool:
     limit = silence_limit()
     if current_app.config["MAIL_SENDER_THREADS"] <= 0:
         # This process only enqueues: some other process must be sending.
-        return any(_beating(s, limit) for s in status["senders"])
+        return any(_beating(s, limit) for s in senders)
     pool = current_pool(current_app)
     if pool is None or not pool.alive():
         return False
-    mine = [s for s in status["senders"] if _is_mine(s)]
+    mine = [s for s in senders if _is_mine(s)]
     # Threads that have not written their first heartbeat yet are starting, not dead.
     return not mine or any(_beating(s, limit) for s in mine)
 
@@ -102,10 +148,6 @@ def _is_mine(sender: dict) -> bool:
     return sender["pid"] == os.getpid() and sender["host"] == socket.gethostname()
 
 
-def _public(sender: dict) -> dict:
+def _heartbeat(sender: dict) -> dict:
     keys = ("alive", "heartbeat_age_s", "sent_count", "backoff_until", "last_error")
     return {key: sender[key] for key in keys}
-
-
-def _name(exc: BaseException) -> str:
-    return f"database unreachable ({type(exc).__name__})"
