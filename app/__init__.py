@@ -81,7 +81,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     # Import the models so that migrations and create_all see every table.
     from app import models  # noqa: F401
-    from app.auth import mail_requests  # noqa: F401
+    from app.auth import codes, mail_requests  # noqa: F401
     from app.mail import models as mail_models  # noqa: F401
 
 

@@ -9,11 +9,12 @@ exist together or not at all.
 
 from __future__ import annotations
 
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
-from app.auth import emails, mail_requests
+from app.auth import codes, emails, mail_requests, tokens
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import check_password, hash_password
 from app.auth.sessions import end_all_sessions, end_other_sessions, note_login
@@ -26,15 +27,38 @@ def find_user(email: str) -> User | None:
 
 
 def request_signup(email: str) -> None:
-    mail_requests.record(mail_requests.SIGNUP, email)
+    code = codes.issue(codes.SIGNUP, email, tokens.CONFIRM_MAX_AGE)
+    mail_requests.record(mail_requests.SIGNUP, email, code_id=code.id)
 
 
 def request_confirmation_again(email: str) -> None:
-    mail_requests.record(mail_requests.RESEND, email)
+    code = codes.issue(codes.SIGNUP, email, tokens.CONFIRM_MAX_AGE)
+    mail_requests.record(mail_requests.RESEND, email, code_id=code.id)
 
 
 def request_reset(email: str) -> None:
-    mail_requests.record(mail_requests.RESET, email)
+    code = codes.issue(codes.RESET, email, tokens.RESET_MAX_AGE)
+    mail_requests.record(mail_requests.RESET, email, code_id=code.id)
+
+
+def link_for_code(purpose: str, typed: str) -> tuple[str, str | None]:
+    """Check a code typed on the page that asked for it: (outcome, the page its link opens
+    when it is right). The link is made fresh: the code stands in for the emailed one."""
+    outcome, row = codes.check(purpose, typed, _binding_now)
+    if outcome != codes.OK:
+        return outcome, None
+    if purpose == codes.SIGNUP:
+        return outcome, url_for("auth.confirm", token=tokens.confirm_token_for(row.address))
+    user = find_user(row.address)
+    return outcome, url_for("auth.reset_password", token=tokens.reset_token_for(user))
+
+
+def _binding_now(row: codes.EmailCode) -> str | None:
+    """What a code's link would be bound to now (None once that link has died)."""
+    if row.purpose == codes.SIGNUP:
+        return codes.SIGNUP_BINDING if can_complete_signup(row.address) else None
+    user = find_user(row.address)
+    return tokens.fingerprint(user) if user is not None else None
 
 
 def can_complete_signup(email: str) -> bool:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import emails, mail_requests
+from app.auth import codes, emails, mail_requests, tokens
 from app.auth.passwords import hash_password
 from app.auth.sessions import end_all_sessions
 from app.extensions import db
@@ -24,7 +25,17 @@ from app.models import User
 def request_change(user: User, new_email: str) -> None:
     """Record the request; the senders decide what goes where (the same work whether or
     not another account has the new address)."""
-    mail_requests.record(mail_requests.CHANGE_EMAIL, new_email, user_id=user.id)
+    code = codes.issue(codes.CHANGE_EMAIL, new_email, tokens.CHANGE_EMAIL_MAX_AGE)
+    mail_requests.record(mail_requests.CHANGE_EMAIL, new_email, user_id=user.id, code_id=code.id)
+
+
+def link_for_code(user: User, typed: str) -> tuple[str, str | None]:
+    """Check the code typed by `user`: (outcome, the confirm page to open when right)."""
+    outcome, row = codes.check(codes.CHANGE_EMAIL, typed, lambda _row: tokens.fingerprint(user))
+    if outcome != codes.OK:
+        return outcome, None
+    token = tokens.change_token_for(user, row.address)
+    return outcome, url_for("email_change.confirm", token=token)
 
 
 def address_is_free(user: User, new_email: str) -> bool:

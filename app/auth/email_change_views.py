@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
 
-from app.auth import email_change, tokens
-from app.auth.forms import ChangeEmailForm, ConfirmForm
-from app.auth.limits import limit_mail_form
+from app.auth import codes, email_change, tokens
+from app.auth.forms import ChangeEmailForm, CodeForm, ConfirmForm
+from app.auth.limits import limit_code_entry, limit_mail_form
 from app.auth.passwords import check_password
 
 bp = Blueprint("email_change", __name__, url_prefix="/account/email")
@@ -27,8 +27,21 @@ def request_change():
             form.email.errors.append("That is already your address.")
         else:
             email_change.request_change(user, form.email.data)
-            return render_template("account/change_email_sent.html")
+            return render_template("account/change_email_sent.html", form=CodeForm(None))
     return render_template("account/change_email.html", form=form)
+
+
+@bp.post("/code")
+@login_required
+@limit_code_entry
+def enter_code():
+    form = CodeForm()
+    if form.validate_on_submit():
+        outcome, target = email_change.link_for_code(current_user, form.code.data)
+        if target:
+            return redirect(target)
+        form.code.errors.append(codes.ANSWERS[outcome])
+    return render_template("account/change_email_sent.html", form=form)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

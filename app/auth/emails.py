@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app import clock
-from app.auth import mail_requests, tokens
+from app.auth import codes, mail_requests, tokens
 from app.extensions import db
 from app.mail import link_to, send_email
 from app.mail.models import SUPPRESSED, OutboxMessage
@@ -33,23 +33,27 @@ STRANGER_TEMPLATES = (
 )
 
 
-def answer_request(kind: str, address: str, user_id: int | None = None) -> None:
+def answer_request(
+    kind: str, address: str, user_id: int | None = None, code_id: int | None = None
+) -> None:
     """Queue the email this request calls for, if any (in the caller's transaction)."""
     user = db.session.scalar(select(User).where(User.email == address))
     if kind == mail_requests.CHANGE_EMAIL:
-        _answer_change_of_address(db.session.get(User, user_id), address, user)
+        _answer_change_of_address(db.session.get(User, user_id), address, user, code_id)
     elif kind in (mail_requests.SIGNUP, mail_requests.RESEND):
         if user is not None and user.is_confirmed:
             send_already_registered_email(user)
         else:
             # No account, or one made before sign-up was email-first and never confirmed:
             # the link lets the mailbox owner choose the password and complete it.
-            send_signup_email(address)
+            send_signup_email(address, code_id)
     elif kind == mail_requests.RESET and user is not None:
-        send_password_reset_email(user)
+        send_password_reset_email(user, code_id)
 
 
-def _answer_change_of_address(user: User | None, new_email: str, owner: User | None) -> None:
+def _answer_change_of_address(
+    user: User | None, new_email: str, owner: User | None, code_id: int | None
+) -> None:
     """The link goes to the new address; if another account has it, its owner is told
     instead. The account's own address hears of the request either way, so its owner learns
     nothing from it about the new address."""
@@ -66,6 +70,8 @@ def _answer_change_of_address(user: User | None, new_email: str, owner: User | N
         _send_capped(
             new_email,
             "change_email",
+            code_id=code_id,
+            bound_to=tokens.fingerprint(user),
             user_email=new_email,
             confirm_url=link_to(
                 "email_change.confirm", token=tokens.change_token_for(user, new_email)
@@ -122,15 +128,23 @@ def _cap_reason(address: str) -> str | None:
     return None
 
 
-def _send_capped(to: str, template: str, **kwargs) -> OutboxMessage:
-    return send_email(to, template, suppress=_cap_reason(to), sensitive=True, **kwargs)
+def _send_capped(
+    to: str, template: str, *, code_id: int | None = None, bound_to: str = "", **kwargs
+) -> OutboxMessage:
+    """Queue stranger-triggerable mail (suppressed past the cap). Its emailed code, if the
+    browser that asked has one, is armed only when the mail really goes out."""
+    reason = _cap_reason(to)
+    code = codes.arm(code_id, bound_to) if code_id and not reason else None
+    return send_email(to, template, suppress=reason, sensitive=True, code=code, **kwargs)
 
 
-def send_signup_email(address: str) -> OutboxMessage:
+def send_signup_email(address: str, code_id: int | None = None) -> OutboxMessage:
     token = tokens.confirm_token_for(address)
     return _send_capped(
         address,
         "confirm_email",
+        code_id=code_id,
+        bound_to=codes.SIGNUP_BINDING,
         user_email=address,
         confirm_url=link_to("auth.confirm", token=token),
         expires_in=_human(tokens.CONFIRM_MAX_AGE),
@@ -154,12 +168,14 @@ def send_already_registered_email(user: User) -> OutboxMessage | None:
     return row
 
 
-def send_password_reset_email(user: User) -> OutboxMessage:
+def send_password_reset_email(user: User, code_id: int | None = None) -> OutboxMessage:
     # The mail must never arrive after its link has died: not_after is the link's expiry.
     expires_at = clock.utcnow() + tokens.RESET_MAX_AGE
     return _send_capped(
         user.email,
         "reset_password",
+        code_id=code_id,
+        bound_to=tokens.fingerprint(user),
         not_after=expires_at,
         user_email=user.email,
         reset_url=link_to("auth.reset_password", token=tokens.reset_token_for(user)),

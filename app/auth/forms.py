@@ -4,11 +4,11 @@ every form carries a CSRF token through FlaskForm."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, ValidationError
 
 from app.auth.addresses import MAX_ADDRESS_LENGTH, InvalidAddress, normalise_email
-from app.auth.passwords import MAX_LENGTH, policy_problem
+from app.auth.passwords import MAX_LENGTH, check_password, policy_problem
 
 _EMAIL_ATTRS = {"autocomplete": "email", "maxlength": MAX_ADDRESS_LENGTH, "inputmode": "email"}
 _NEW_PASSWORD_ATTRS = {"autocomplete": "new-password", "minlength": 8, "maxlength": MAX_LENGTH}
@@ -77,12 +77,31 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
+    """Every problem is reported at once: a wrong current password beside a too-short new
+    one, not one per submission."""
+
     current_password = PasswordField(
         "Current password",
         [InputRequired("Enter your current password.")],
         render_kw={"autocomplete": "current-password"},
     )
     password, password_confirm = _new_password_fields()
+
+    def __init__(self, password_hash: str | None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._password_hash = password_hash
+
+    def validate_current_password(self, field) -> None:
+        if not check_password(self._password_hash, field.data):
+            raise ValidationError("That is not your current password.")
+
+    def validate_password(self, field) -> None:
+        # Fields validate in order, so the current password has been checked by now; only a
+        # right one can say the new password is the same (a wrong one proves nothing).
+        if field.errors or self.current_password.errors:
+            return
+        if field.data == self.current_password.data:
+            raise ValidationError("Choose a new password, not the one you have now.")
 
 
 class ChangeEmailForm(FlaskForm):
@@ -98,3 +117,18 @@ class ChangeEmailForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button: the page an emailed link opens changes nothing until it is pressed."""
+
+
+class CodeForm(FlaskForm):
+    """The code from the email, typed on the page that asked for it."""
+
+    code = StringField(
+        "Code from the email",
+        [InputRequired("Type the code from the email.")],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "maxlength": 16,
+        },
+    )

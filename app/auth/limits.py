@@ -80,3 +80,13 @@ def limit_login(view):
         deduct_when=_failed_login,
     )
     return by_client(by_client_and_address(view))
+
+
+# Typing an emailed code: each code allows 5 tries; this keeps one client from trying many.
+CODE_ENTRY_PER_CLIENT = "10 per minute;60 per hour"
+
+
+def limit_code_entry(view):
+    return limiter.limit(
+        CODE_ENTRY_PER_CLIENT, key_func=client_key, methods=["POST"], error_message=MESSAGE
+    )(view)

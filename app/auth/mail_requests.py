@@ -38,16 +38,21 @@ class AccountMailRequest(db.Model):
     address: Mapped[str] = mapped_column(String(320))
     # Who asked, for a change of address (the address is then the new one).
     user_id: Mapped[int | None] = mapped_column(Integer)
+    # The emailed code made for the browser that asked (app.auth.codes), if any.
+    code_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
 
 
-def record(kind: str, address: str, user_id: int | None = None) -> None:
+def record(
+    kind: str, address: str, *, user_id: int | None = None, code_id: int | None = None
+) -> None:
     """Note the request and commit; the same statements whoever owns the address."""
     if kind not in KINDS:
         raise ValueError(f"unknown account mail request {kind!r}")
-    db.session.add(
-        AccountMailRequest(kind=kind, address=address, user_id=user_id, created_at=clock.utcnow())
+    request = AccountMailRequest(
+        kind=kind, address=address, user_id=user_id, code_id=code_id, created_at=clock.utcnow()
     )
+    db.session.add(request)
     db.session.commit()
     wake = current_app.extensions.get("mailroom.wake")
     if wake is not None:
@@ -73,7 +78,7 @@ def _take(limit: int) -> list[tuple[int, str, str]]:
     statement = (
         delete(table)
         .where(table.c.id.in_(pick.scalar_subquery()))
-        .returning(table.c.id, table.c.kind, table.c.address, table.c.user_id)
+        .returning(table.c.id, table.c.kind, table.c.address, table.c.user_id, table.c.code_id)
     )
     return sorted(db.session.execute(statement).all())
 
@@ -84,10 +89,10 @@ def _resolve_one(request) -> None:
     and never takes the others of its batch with it."""
     from app.auth import emails
 
-    _, kind, address, user_id = request
+    _, kind, address, user_id, code_id = request
     try:
         with db.session.begin_nested():
-            emails.answer_request(kind, address, user_id)
+            emails.answer_request(kind, address, user_id, code_id)
     except Exception:  # noqa: BLE001 - one bad request must not block the rest
         log.exception("account mail request %s could not be resolved; dropped", kind)
 

@@ -63,7 +63,7 @@ def email_from_confirm_token(token: str) -> str | None:
 
 
 def reset_token_for(user: User) -> str:
-    return _serializer(RESET_SALT).dumps({"user": user.id, "fp": _fingerprint(user)})
+    return _serializer(RESET_SALT).dumps({"user": user.id, "fp": fingerprint(user)})
 
 
 def user_for_reset_token(token: str) -> User | None:
@@ -73,7 +73,7 @@ def user_for_reset_token(token: str) -> User | None:
 
 def change_token_for(user: User, new_email: str) -> str:
     return _serializer(CHANGE_SALT).dumps(
-        {"user": user.id, "new": new_email, "fp": _fingerprint(user)}
+        {"user": user.id, "new": new_email, "fp": fingerprint(user)}
     )
 
 
@@ -110,12 +110,13 @@ def _bound_user(payload) -> User | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("user"), int):
         return None
     user = db.session.get(User, payload["user"])
-    if user is None or not hmac.compare_digest(str(payload.get("fp")), _fingerprint(user)):
+    if user is None or not hmac.compare_digest(str(payload.get("fp")), fingerprint(user)):
         return None
     return user
 
 
-def _fingerprint(user: User) -> str:
+def fingerprint(user: User) -> str:
+    """What reset and change links (and their codes) are bound to: password and address."""
     # Keyed, so the token (readable base64) reveals nothing about the stored hash.
     key = current_app.config["SECRET_KEY"].encode()
     state = f"{user.password_hash}\n{user.email}".encode()

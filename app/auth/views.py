@@ -9,17 +9,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from app.auth import accounts, tokens
+from app.auth import accounts, codes, tokens
 from app.auth.forms import (
     ChangePasswordForm,
+    CodeForm,
     CompleteSignupForm,
     EmailOnlyForm,
     LoginForm,
     ResetPasswordForm,
     SignupForm,
 )
-from app.auth.limits import limit_login, limit_mail_form
-from app.auth.passwords import check_password
+from app.auth.limits import limit_code_entry, limit_login, limit_mail_form
 from app.auth.redirects import safe_next
 from app.auth.sessions import (
     active_sessions,
@@ -52,11 +52,21 @@ def signup():
     return render_template("auth/signup.html", form=form)
 
 
-@bp.get("/check-your-inbox/<purpose>")
+@bp.route("/check-your-inbox/<purpose>", methods=["GET", "POST"])
+@limit_code_entry
 def check_inbox(purpose: str):
+    """Where a mail form leads: the same words whatever the address, and a box for the code
+    the email carries beside its link (for mail read on another device)."""
     if purpose not in INBOX_PURPOSES:
         abort(404)
-    return render_template("auth/check_inbox.html", purpose=purpose)
+    form = CodeForm()
+    if form.validate_on_submit():
+        kind = codes.RESET if purpose == "reset" else codes.SIGNUP
+        outcome, target = accounts.link_for_code(kind, form.code.data)
+        if target:
+            return redirect(target)
+        form.code.errors.append(codes.ANSWERS[outcome])
+    return render_template("auth/check_inbox.html", purpose=purpose, form=form)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -135,7 +145,7 @@ def reset_password(token: str):
         logout_user()
         flash("Your password is changed. Log in with the new one.", "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form)
+    return render_template("auth/reset_password.html", form=form, email=user.email)
 
 
 @bp.get("/account")
@@ -147,18 +157,16 @@ def account():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    form = ChangePasswordForm()
+    # The form checks the current password too, so every problem is reported at once.
+    form = ChangePasswordForm(current_user.password_hash)
     if form.validate_on_submit():
-        if not check_password(current_user.password_hash, form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            user = current_user._get_current_object()
-            accounts.change_password(user, form.password.data)
-            # Every other session has ended; this one carries on under a new id, so a copy
-            # of its cookie taken before the change is no session either.
-            renew_session(user)
-            flash("Your password is changed. Other sessions are logged out.", "success")
-            return redirect(url_for("auth.account"))
+        user = current_user._get_current_object()
+        accounts.change_password(user, form.password.data)
+        # Every other session has ended; this one carries on under a new id, so a copy
+        # of its cookie taken before the change is no session either.
+        renew_session(user)
+        flash("Your password is changed. Other sessions are logged out.", "success")
+        return redirect(url_for("auth.account"))
     return render_template("account/change_password.html", form=form)
 
 

@@ -18,6 +18,7 @@ from app.mail.compose import ComposedMail, compose, link_to
 SAMPLE_ADDRESS = "ada.lovelace@example.com"
 # Looks like a token, works as none: a preview must never carry a live link.
 SAMPLE_TOKEN = "preview-sample-token-not-valid"  # noqa: S105 - not a secret
+SAMPLE_CODE = "ABCD-EFGH"
 
 
 def _confirm_email() -> dict:
@@ -25,6 +26,7 @@ def _confirm_email() -> dict:
         "user_email": SAMPLE_ADDRESS,
         "confirm_url": link_to("auth.confirm", token=SAMPLE_TOKEN),
         "expires_in": "48 hours",
+        "code": SAMPLE_CODE,
     }
 
 
@@ -41,6 +43,7 @@ def _reset_password() -> dict:
         "user_email": SAMPLE_ADDRESS,
         "reset_url": link_to("auth.reset_password", token=SAMPLE_TOKEN),
         "expires_in": "1 hour",
+        "code": SAMPLE_CODE,
     }
 
 
@@ -57,6 +60,7 @@ def _change_email() -> dict:
         "user_email": "ada@new.example.com",
         "confirm_url": link_to("email_change.confirm", token=SAMPLE_TOKEN),
         "expires_in": "24 hours",
+        "code": SAMPLE_CODE,
     }
 
 

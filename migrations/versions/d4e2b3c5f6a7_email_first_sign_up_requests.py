@@ -1,4 +1,4 @@
-"""email-first sign-up: account mail requests resolved by the senders
+"""email-first sign-up: account mail requests resolved by the senders, emailed codes
 
 Sign-up, resend and reset forms record only that a mail was asked for an address; the
 senders decide what to send. Accounts made before this change and never confirmed stay:
@@ -27,10 +27,27 @@ def upgrade():
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('address', sa.String(length=320), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('code_id', sa.Integer(), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
 
 
+    op.create_table(
+        'email_code',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('purpose', sa.String(length=16), nullable=False),
+        sa.Column('address', sa.String(length=320), nullable=False),
+        sa.Column('seed', sa.String(length=64), nullable=False),
+        sa.Column('armed_for', sa.String(length=64), nullable=True),
+        sa.Column('tries', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('used_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+
+
 def downgrade():
+    op.drop_table('email_code')
     op.drop_table('account_mail_request')
