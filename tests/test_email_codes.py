@@ -138,3 +138,19 @@ def test_code_tries_are_limited_per_client_too(limited_app):
         submit(client, "/reset-password", {"email": f"user{n}@example.com"})
         answers.append(enter(client, "reset", "AAAA-AAAA").status_code)
     assert answers[0] == 200 and answers[-1] == 429
+
+
+def test_expired_codes_are_purged(app, client, runner, monkeypatch):
+    from datetime import timedelta
+
+    from app import clock
+    from app.auth.codes import EmailCode
+
+    submit(client, "/reset-password", {"email": "a@example.com"})  # 1 hour
+    submit(client, "/signup", {"email": "b@example.com"})  # 48 hours
+    later = clock.utcnow() + timedelta(hours=2)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    result = runner.invoke(args=["users", "purge"])
+    assert "deleted 1 expired emailed codes" in result.output
+    with app.app_context():
+        assert db.session.scalars(select(EmailCode.purpose)).all() == ["signup"]

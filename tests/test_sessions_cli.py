@@ -1,5 +1,5 @@
 """`flask users logout EMAIL` ends every session of one account at once (an admin's action),
-and `flask users purge-sessions` deletes the ended ones."""
+and `flask users purge` deletes the ended ones."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_users_purge_sessions_deletes_the_ended_ones(app, runner):
     browser(app)
     runner.invoke(args=["users", "logout", "ada@example.com"])
     kept = browser(app)
-    result = runner.invoke(args=["users", "purge-sessions"])
+    result = runner.invoke(args=["users", "purge"])
     assert result.exit_code == 0 and "deleted 1 ended sessions" in result.output
     assert len(session_rows(app)) == 1
     assert is_logged_in(kept)

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import clock
+from app.auth import codes
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import hash_password, policy_problem
 from app.auth.sessions import end_all_sessions, purge_sessions
@@ -78,10 +79,12 @@ def logout(email: str) -> None:
     click.echo(f"ended {ended} session{'' if ended == 1 else 's'} of {address}")
 
 
-@users_cli.command("purge-sessions")
-def purge_sessions_command() -> None:
-    """Delete sessions that were logged out or have expired (run it daily)."""
+@users_cli.command("purge")
+def purge_command() -> None:
+    """Delete sessions that were logged out or have expired, and emailed codes whose link
+    has expired (run it daily, beside `flask mail purge`)."""
     click.echo(f"deleted {purge_sessions()} ended sessions")
+    click.echo(f"deleted {codes.purge_expired()} expired emailed codes")
 
 
 def _address(raw: str) -> str:

@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, session
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -120,6 +120,20 @@ def check(purpose: str, typed: str, still_bound_to) -> tuple[str, EmailCode | No
         return OK, row
     db.session.commit()
     return (SPENT if row.tries >= MAX_TRIES else WRONG), row
+
+
+def purge_expired(batch: int = 1000) -> int:
+    """Delete codes whose link has expired (used or not), `batch` rows per transaction."""
+    deleted = 0
+    while True:
+        ids = db.session.scalars(
+            select(EmailCode.id).where(EmailCode.expires_at < clock.utcnow()).limit(batch)
+        ).all()
+        if not ids:
+            return deleted
+        db.session.execute(delete(EmailCode).where(EmailCode.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
 
 
 def normalise(typed: str | None) -> str:
