@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 
 import css_inline
 import idna
@@ -152,7 +153,9 @@ def _build_mime(
     msg = EmailMessage(policy=policy)
     for name, value in headers.items():
         msg[name] = _as_address(value) if name in ("From", "To") else value
-    msg["Date"] = formatdate(localtime=False)
+    # An aware UTC time writes "+0000"; formatdate(localtime=False) writes "-0000", which
+    # RFC 5322 reads as "time zone unknown".
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = message_id
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
