@@ -36,6 +36,28 @@ PLACEHOLDER_WORDS = ("changeme", "secret", "password", "example", "placeholder",
 PLACEHOLDER_KEYS = {"dev", "development", "test", "testing", "default", "todo"}
 FLASK_DEBUG_OFF = {"", "0", "false", "no"}
 
+MAIL_AUTH_MODES = ("password", "xoauth2")
+OAUTH2_PROVIDERS = ("microsoft", "google")
+OAUTH2_SETTINGS = (
+    "MAIL_OAUTH2_PROVIDER",
+    "MAIL_OAUTH2_TENANT",
+    "MAIL_OAUTH2_CLIENT_ID",
+    "MAIL_OAUTH2_CLIENT_SECRET",
+    "MAIL_OAUTH2_CLIENT_CERTIFICATE",
+    "MAIL_OAUTH2_REFRESH_TOKEN",
+    "MAIL_OAUTH2_SCOPE",
+    "MAIL_OAUTH2_AUTHORITY",
+    "MAIL_OAUTH2_TOKEN_URL",
+    "MAIL_OAUTH2_CA_FILE",
+)
+# MAIL_SERVER names that tell the OAuth2 provider when MAIL_OAUTH2_PROVIDER is not set.
+OAUTH2_SERVER_HINTS = {
+    "office365.com": "microsoft",
+    "outlook.com": "microsoft",
+    "gmail.com": "google",
+    "googlemail.com": "google",
+}
+
 # Where `make run` points the app: the built-in dev catcher (`flask mail catcher`).
 DEV_MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1025}
 
@@ -126,6 +148,17 @@ def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, li
         "MAIL_CA_FILE": r.text("MAIL_CA_FILE"),
         "MAIL_ALLOWLIST": r.words("MAIL_ALLOWLIST"),
         "MAIL_SENDER_THREADS": r.number("MAIL_SENDER_THREADS", 2),
+        # How senders sign in: "password" (MAIL_USERNAME + MAIL_PASSWORD) or "xoauth2" (an
+        # OAuth2 access token for the mailbox MAIL_USERNAME; docs/providers.md).
+        "MAIL_AUTH": (r.text("MAIL_AUTH") or "password").lower(),
+        **{name: r.text(name) for name in OAUTH2_SETTINGS},
+        # A second SMTP relay, used while the primary has a transport failure.
+        "MAIL_FALLBACK_SERVER": r.text("MAIL_FALLBACK_SERVER"),
+        "MAIL_FALLBACK_PORT": r.number("MAIL_FALLBACK_PORT", None, minimum=1),
+        "MAIL_FALLBACK_USE_TLS": r.flag("MAIL_FALLBACK_USE_TLS", False),
+        "MAIL_FALLBACK_USE_SSL": r.flag("MAIL_FALLBACK_USE_SSL", False),
+        "MAIL_FALLBACK_USERNAME": r.text("MAIL_FALLBACK_USERNAME"),
+        "MAIL_FALLBACK_PASSWORD": r.text("MAIL_FALLBACK_PASSWORD"),
         # Pipeline tuning; the defaults suit production.
         "MAIL_POLL_INTERVAL": r.number("MAIL_POLL_INTERVAL", 2.0, kind=float, minimum=0.01),
         "MAIL_BATCH_SIZE": r.number("MAIL_BATCH_SIZE", 50, minimum=1),
@@ -209,6 +242,8 @@ def check(config: dict) -> tuple[list[str], list[str]]:
         problems += _unsafe_in_production(config)
     problems += _check_base_url(config.get("APP_BASE_URL"))
     problems += _check_sender(config.get("MAIL_DEFAULT_SENDER"))
+    problems += _check_mail_auth(config)
+    problems += _check_fallback(config)
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         problems.append(
             "MAIL_USE_TLS and MAIL_USE_SSL are both on: choose one "
@@ -362,3 +397,78 @@ def _likely_mistakes(config: dict) -> list[str]:
     if config.get("MAIL_ALLOWLIST"):
         warnings.append("MAIL_ALLOWLIST is set: mail to any other address is suppressed, not sent")
     return warnings
+
+
+def _check_mail_auth(config: dict) -> list[str]:
+    mode = config.get("MAIL_AUTH") or "password"
+    if mode not in MAIL_AUTH_MODES:
+        return [f"MAIL_AUTH={mode!r} must be one of {', '.join(MAIL_AUTH_MODES)}"]
+    if mode != "xoauth2":
+        return []
+    problems, provider = [], _oauth2_provider(config)
+    if provider not in OAUTH2_PROVIDERS:
+        problems.append(
+            "MAIL_AUTH=xoauth2 needs MAIL_OAUTH2_PROVIDER (microsoft or google)"
+            + (f", not {provider!r}" if provider else "")
+        )
+    if not config.get("MAIL_USERNAME"):
+        problems.append("MAIL_AUTH=xoauth2 needs MAIL_USERNAME: the mailbox to send as")
+    if not config.get("MAIL_OAUTH2_CLIENT_ID"):
+        problems.append("MAIL_AUTH=xoauth2 needs MAIL_OAUTH2_CLIENT_ID (the app's client id)")
+    if provider == "microsoft":
+        problems += _check_microsoft_oauth2(config)
+    if provider == "google" and not (
+        config.get("MAIL_OAUTH2_REFRESH_TOKEN") and config.get("MAIL_OAUTH2_CLIENT_SECRET")
+    ):
+        problems.append(
+            "Google XOAUTH2 needs MAIL_OAUTH2_CLIENT_SECRET and MAIL_OAUTH2_REFRESH_TOKEN"
+        )
+    for name in ("MAIL_OAUTH2_AUTHORITY", "MAIL_OAUTH2_TOKEN_URL"):
+        url = config.get(name)
+        if url and urlsplit(url).scheme != "https":
+            problems.append(f"{name}={url!r} must be https: the token endpoint gets a secret")
+    for name in ("MAIL_OAUTH2_CA_FILE", "MAIL_OAUTH2_CLIENT_CERTIFICATE"):
+        if config.get(name) and not Path(config[name]).is_file():
+            problems.append(f"{name}={config[name]!r} is not a readable file")
+    return problems
+
+
+def _oauth2_provider(config: dict) -> str | None:
+    named = (config.get("MAIL_OAUTH2_PROVIDER") or "").lower()
+    if named:
+        return named
+    server = (config.get("MAIL_SERVER") or "").lower()
+    return next((p for host, p in OAUTH2_SERVER_HINTS.items() if server.endswith(host)), None)
+
+
+def _check_microsoft_oauth2(config: dict) -> list[str]:
+    problems = []
+    if not config.get("MAIL_OAUTH2_TENANT"):
+        problems.append("Microsoft XOAUTH2 needs MAIL_OAUTH2_TENANT (the directory/tenant id)")
+    has_client_key = config.get("MAIL_OAUTH2_CLIENT_SECRET") or config.get(
+        "MAIL_OAUTH2_CLIENT_CERTIFICATE"
+    )
+    if not (has_client_key or config.get("MAIL_OAUTH2_REFRESH_TOKEN")):
+        problems.append(
+            "Microsoft XOAUTH2 needs MAIL_OAUTH2_CLIENT_SECRET or MAIL_OAUTH2_CLIENT_CERTIFICATE "
+            "(app-only), or MAIL_OAUTH2_REFRESH_TOKEN (delegated)"
+        )
+    return problems
+
+
+def _check_fallback(config: dict) -> list[str]:
+    if not config.get("MAIL_FALLBACK_SERVER"):
+        return []
+    problems = []
+    if config.get("MAIL_FALLBACK_USE_TLS") and config.get("MAIL_FALLBACK_USE_SSL"):
+        problems.append("MAIL_FALLBACK_USE_TLS and MAIL_FALLBACK_USE_SSL are both on: choose one")
+    credentials = config.get("MAIL_FALLBACK_USERNAME") or config.get("MAIL_FALLBACK_PASSWORD")
+    encrypted = config.get("MAIL_FALLBACK_USE_TLS") or config.get("MAIL_FALLBACK_USE_SSL")
+    server = config["MAIL_FALLBACK_SERVER"]
+    production = config.get("APP_ENV") == "production"
+    if credentials and not encrypted and not _is_loopback(server) and production:
+        problems.append(
+            f"MAIL_FALLBACK_USERNAME/PASSWORD would be sent unencrypted to {server}: turn on "
+            "MAIL_FALLBACK_USE_TLS or MAIL_FALLBACK_USE_SSL"
+        )
+    return problems
