@@ -147,15 +147,16 @@ def test_unverified_tls_is_said_out_loud(make_smtp, certs):
     assert "Certificate NOT verified (MAIL_TLS_VERIFY=false)" in tls.details
 
 
-def test_rejected_credentials_suggest_an_app_password(starttls_server, certs, caplog):
+def test_rejected_credentials_suggest_an_app_password_or_xoauth2(starttls_server, certs, caplog):
     caplog.set_level(logging.DEBUG)
     wrong = "Wr0ng-" + PASSWORD
     diagnosis = diagnose(config_for(starttls_server, **starttls_auth(certs, MAIL_PASSWORD=wrong)))
     step = diagnosis.failed_step
     assert step.key == "auth"
     assert step.reply.startswith("535")
-    assert "Gmail and Microsoft 365" in step.hint
-    assert "app password" in step.hint
+    assert "MAIL_USERNAME" in step.hint and "MAIL_PASSWORD" in step.hint
+    assert "Google wants an app password" in step.hint
+    assert "Microsoft 365 wants MAIL_AUTH=xoauth2" in step.hint
     assert set(starttls_server.auth_attempts) == {"refused"}
     assert wrong not in everything_said(diagnosis)
     assert wrong not in our_log(caplog)
@@ -233,7 +234,9 @@ def test_cli_check_fails_with_the_hint_and_no_password(make_app, starttls_server
     result = app.test_cli_runner().invoke(args=["mail", "check"])
     assert result.exit_code == 1
     assert "FAILED AUTH" in result.output
-    assert "hint: The server rejected the username and password (535)" in result.output
+    assert "hint: The server refused the login (535 5.7.8: wrong user name or password)" in (
+        result.output
+    )
     assert PASSWORD not in result.output
     assert PASSWORD not in our_log(caplog)
 

@@ -1,11 +1,13 @@
 """Plain-words hints: what an SMTP failure most likely means and which setting to change.
 
-Used by the connection doctor (`diagnostics.py`) for each failed step, and by
-the admin outbox pages for the classified error of a delivery attempt.
+Used by the connection doctor (app/mail/doctor/) for each failed step, and by
+the admin outbox pages for the classified error of a delivery attempt. The replies
+particular providers give are in provider_replies.py, token failures in token_hints.py.
 """
 
 from __future__ import annotations
 
+from app.mail import provider_replies, token_hints
 from app.mail.transport import SmtpSettings
 
 NOTHING_LISTENING = (
@@ -72,8 +74,13 @@ NO_AUTH = (
 )
 CREDENTIALS_REJECTED = (
     "The server rejected the username and password (535). Check MAIL_USERNAME and "
-    "MAIL_PASSWORD. Gmail and Microsoft 365 refuse the normal account password here: "
-    "create an app password (or enable SMTP AUTH for the mailbox) and use that."
+    "MAIL_PASSWORD. Gmail refuses the normal account password here (use an app password), "
+    "and Microsoft 365 wants MAIL_AUTH=xoauth2 (docs/providers.md)."
+)
+NO_XOAUTH2 = (
+    "MAIL_AUTH is xoauth2 but {relay} does not offer AUTH XOAUTH2. Microsoft 365 "
+    "(smtp.office365.com:587) and Gmail (smtp.gmail.com:587) do: check MAIL_SERVER, or set "
+    "MAIL_AUTH=password for a server that takes a user name and password."
 )
 AUTH_REQUIRED = (
     "The server requires authentication first (530). Set MAIL_USERNAME and MAIL_PASSWORD; "
@@ -105,10 +112,18 @@ DISCONNECTED = (
 UNEXPECTED_REPLY = "The server answered with an error; its reply above says why."
 
 
-def render(template: str, settings: SmtpSettings, sender: str = "") -> str:
-    return template.format(
-        relay=settings.relay, server=settings.server, timeout=settings.timeout, sender=sender
-    )
+def render(template: str, settings: SmtpSettings, sender: str = "", **extra) -> str:
+    """Fill a template's {relay}, {server}, {timeout}, {sender}, {username} and `extra`."""
+    values = {
+        "relay": settings.relay,
+        "server": settings.server,
+        "timeout": settings.timeout,
+        "sender": sender,
+        "username": settings.username or "MAIL_USERNAME",
+        "code": "",
+        **extra,
+    }
+    return template.format(**values)
 
 
 def for_reply(code: int | None, step: str, text: str = "") -> str:
@@ -158,13 +173,30 @@ _BY_REASON = (
 
 
 def for_delivery_error(error_class: str | None, reason: str | None, settings, sender="") -> str:
-    """The hint for a delivery failure, from its class or else from its reason's words."""
+    """The hint for a delivery failure: a known provider reply or token failure first, then
+    its class, or else its reason's words."""
+    known = _known(reason or "")
+    if known:
+        return render(known, settings, sender)
     template = _BY_ERROR_CLASS.get(error_class or "")
     if template is None and reason:
         template = _from_reason(reason.lower())
     if template is None:
         return ""
     return render(template, settings, sender)
+
+
+def _known(reason: str) -> str | None:
+    if reason.lower().startswith("gave up after"):
+        reason = reason.partition(": ")[2]
+    from_token = token_hints.for_reason(reason)
+    if from_token:
+        return from_token
+    # "authentication refused: 535 5.7.139 ..." and "550 5.7.30 ... (at MAIL FROM)" alike.
+    digits = reason.partition(": ")[2][:3] if reason[:3].isalpha() else reason[:3]
+    code = int(digits) if digits.isdigit() else None
+    known = provider_replies.recognise(code, reason, xoauth2="xoauth2" in reason.lower())
+    return known.hint if known else None
 
 
 def _from_reason(reason: str) -> str | None:
