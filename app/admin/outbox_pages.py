@@ -12,8 +12,10 @@ from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from app import clock
+from app.admin.masking import carries_codes, mask_secrets
 from app.extensions import db
 from app.mail import hints
 from app.mail.models import (
@@ -30,7 +32,7 @@ from app.mail.transport import SmtpSettings
 PER_PAGE = 50
 # A search (address contains...) cannot use an index: each page looks through at most this
 # many ids, newest first, and offers to look further. It costs the same at any table size.
-SEARCH_WINDOW = 20_000
+SEARCH_WINDOW = 10_000
 # Ids are PostgreSQL integers: a larger id or cursor cannot exist (and would not fit).
 MAX_ID = 2**31 - 1
 # While a message waits the page reloads itself: quickly at first, when a person is
@@ -62,7 +64,8 @@ def find_messages(
 ) -> OutboxPage:
     """Newest first, `PER_PAGE` at a time: before/after an id (keyset, so a far page costs
     what the first does). `address` matches any part of the recipient, case-insensitively."""
-    query = select(OutboxMessage)
+    # The list never shows a body: leave the largest column behind.
+    query = select(OutboxMessage).options(defer(OutboxMessage.mime))
     if status:
         query = query.where(OutboxMessage.status == status)
     if address:
@@ -133,16 +136,20 @@ class MessageParts:
     html: str | None = None
 
 
-def message_parts(mime: bytes | None) -> MessageParts:
-    """The stored bytes taken apart; empty once the body has been purged."""
-    if mime is None:
+def message_parts(row: OutboxMessage) -> MessageParts:
+    """The stored bytes taken apart, live links and codes masked; empty once the body has
+    been dropped or purged."""
+    if row.mime is None:
         return MessageParts()
-    message = email.message_from_bytes(mime, policy=email.policy.default)
-    parts = MessageParts(headers=[(name, str(value)) for name, value in message.items()])
+    codes = carries_codes(row.template)
+    message = email.message_from_bytes(row.mime, policy=email.policy.default)
+    parts = MessageParts(
+        headers=[(name, mask_secrets(str(value), codes=codes)) for name, value in message.items()]
+    )
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
-    parts.text = text.get_content() if text is not None else None
-    parts.html = html.get_content() if html is not None else None
+    parts.text = mask_secrets(text.get_content(), codes=codes) if text is not None else None
+    parts.html = mask_secrets(html.get_content(), codes=codes) if html is not None else None
     return parts
 
 

@@ -24,6 +24,7 @@ from jinja2 import TemplateNotFound
 from app.admin import access, outbox_pages, summary
 from app.admin.figures import COUNT_CAP, bounded_counts, outbox_figures, senders_alive
 from app.admin.forms import ActionForm, CheckForm, OutboxFilterForm, TestEmailForm
+from app.admin.masking import carries_codes, masked_mime
 from app.extensions import db, limiter
 from app.mail import outbox, send_email
 from app.mail.cli import TEST_PRIORITY
@@ -117,7 +118,7 @@ def outbox_message(id: int):
     return render_template(
         "admin/message.html",
         row=row,
-        parts=outbox_pages.message_parts(row.mime),
+        parts=outbox_pages.message_parts(row),
         outcome=outcome,
         retry_form=ActionForm(),
     )
@@ -126,10 +127,23 @@ def outbox_message(id: int):
 @bp.get(f"/mail/outbox/{MESSAGE_ID}/html")
 def outbox_html(id: int):
     row = db.get_or_404(OutboxMessage, id)
-    html = outbox_pages.message_parts(row.mime).html
+    html = outbox_pages.message_parts(row).html
     if html is None:
         abort(404, "This message has no HTML part (or its body was purged).")
     return _framed_email(html)
+
+
+@bp.get(f"/mail/outbox/{MESSAGE_ID}/raw")
+def outbox_raw(id: int):
+    """The message as sent (an .eml file), its live links and codes masked."""
+    row = db.get_or_404(OutboxMessage, id)
+    if row.mime is None:
+        abort(404, "The body of this message is gone: only its record remains.")
+    raw = masked_mime(row.mime, codes=carries_codes(row.template))
+    response = Response(raw, mimetype="message/rfc822")
+    response.headers["Content-Disposition"] = f'attachment; filename="message-{id}.eml"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post(f"/mail/outbox/{MESSAGE_ID}/retry")
