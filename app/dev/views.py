@@ -14,11 +14,13 @@ from app.mail.catcher import is_listening, mailbox_folder
 bp = Blueprint("dev", __name__, url_prefix="/dev", cli_group=None)
 bp.cli.add_command(run_dev)
 
-# The frame may show styles and images and open links in the window; nothing else.
+# The frame may show styles and images and open links in the window; nothing else. It is
+# same-origin so that the page can size the frame to the email (static/frame-fit.js): with
+# no allow-scripts, nothing in the email can use that.
 FRAME_POLICY = "; ".join(
     [
         "sandbox allow-popups allow-popups-to-escape-sandbox "
-        "allow-top-navigation-by-user-activation",
+        "allow-top-navigation-by-user-activation allow-same-origin",
         "default-src 'none'",
         "img-src * data:",
         "style-src 'unsafe-inline'",
