@@ -54,12 +54,13 @@ class Verdict:
         return {**self.public(), **self.details}
 
 
-def health_verdict() -> Verdict:
-    """The database check first; the mail figures only if it answered."""
+def health_verdict(detailed: bool = False) -> Verdict:
+    """The database check first; the mail figures only if it answered. The counts behind
+    the details are left out of a public answer (load balancers ask often)."""
     problem = database_problem()
     if problem is None:
         try:
-            return _mail_verdict(outbox_figures())
+            return _mail_verdict(outbox_figures(counts=detailed))
         except SQLAlchemyError as exc:
             db.session.rollback()
             problem = type(exc).__name__

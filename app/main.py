@@ -24,8 +24,9 @@ def healthz():
     """200 when this instance can serve (503 when it cannot); JSON with the status and its
     reasons in fixed words. Load balancers poll this often: never rate limited, no login.
     Admins and HEALTH_TOKEN holders also get the figures behind the verdict."""
-    verdict = health_verdict()
-    response = jsonify(verdict.detailed() if may_see_details() else verdict.public())
+    detailed = may_see_details()
+    verdict = health_verdict(detailed)
+    response = jsonify(verdict.detailed() if detailed else verdict.public())
     response.status_code = verdict.http_status
     response.headers["Cache-Control"] = "no-store"
     return response

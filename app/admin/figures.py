@@ -45,14 +45,15 @@ class OutboxFigures:
     last_transport_error_at: str | None
 
 
-def outbox_figures() -> OutboxFigures:
+def outbox_figures(counts: bool = True) -> OutboxFigures:
+    """Everything; without `counts`, only what a verdict needs (no counts, no oldest age)."""
     states = sender_states()
     senders = describe(states)
     latest = mail_status._latest_error(states)
     alive = [s for s, d in zip(states, senders, strict=True) if d["alive"]]
     return OutboxFigures(
-        counts=bounded_counts(),
-        oldest_waiting_age_s=oldest_waiting_age(),
+        counts=bounded_counts() if counts else {},
+        oldest_waiting_age_s=oldest_waiting_age() if counts else None,
         overdue=due_mail_overdue(),
         senders=senders,
         senders_alive=bool(alive),
