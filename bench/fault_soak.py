@@ -15,30 +15,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import secrets
 import shutil
 import signal
 import sys
-import threading
 import time
-import uuid
-from collections import Counter
 from pathlib import Path
 
 import common
 from smtp_process import free_port
 from soak_fleet import Fleet, client_ports, connections_to
+from soak_outbox import Feeder, ScratchDatabase, final_state, registered_senders, unfinished
 from soak_smtp import Faults, SoakSmtp, read_journal
 from soak_verdict import Kill, Owners, judge, report
-from sqlalchemy import create_engine, func, make_url, select, text
 
 from app import create_app
 from app.extensions import db
-from app.mail import send_email
-from app.mail.models import QUEUED, SENDING, DeliveryAttempt, OutboxMessage, SenderState
 
 MAIL_TIMEOUT = 1.0
 SKEW = "+3m"
@@ -65,26 +59,6 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-class ScratchDatabase:
-    """A PostgreSQL database of the soak's own, on the server `url` points at."""
-
-    def __init__(self, url: str):
-        if not url.startswith("postgresql"):
-            raise SystemExit(
-                "the soak runs on PostgreSQL: give --database-url postgresql+psycopg://"
-            )
-        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        self.name = f"mailroom_soak_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        self.url = make_url(url).set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 def fleet_settings(database_url: str, smtp_port: int, http_port: int) -> dict:
     """Production settings, sped up where the soak would otherwise wait for nothing."""
     return {
@@ -106,31 +80,6 @@ def fleet_settings(database_url: str, smtp_port: int, http_port: int) -> dict:
         "GUNICORN_THREADS": 2,
         "GUNICORN_BIND": f"127.0.0.1:{http_port}",
     }
-
-
-class Feeder(threading.Thread):
-    """Enqueues the messages through the app (`send_email`), a batch a second, committed
-    batch by batch, so that senders are busy all through the kills."""
-
-    def __init__(self, app, count: int, seconds: float):
-        super().__init__(name="soak-feeder", daemon=True)
-        self.app, self.count = app, count
-        self.batch = max(1, math.ceil(count / max(1.0, seconds)))
-        self.error: BaseException | None = None
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        try:
-            with self.app.app_context():
-                for start in range(0, self.count, self.batch):
-                    if self.stopping.is_set():
-                        return
-                    for i in range(start, min(self.count, start + self.batch)):
-                        send_email(f"reader{i}@example.org", "test_email")
-                    db.session.commit()
-                    self.stopping.wait(1.0)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            self.error = exc
 
 
 class Soak:
@@ -175,14 +124,12 @@ class Soak:
     def _wait_for_senders(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with self.app.app_context():
-            while db.session.scalar(select(func.count()).select_from(SenderState)) < count:
-                db.session.rollback()
+            while registered_senders() < count:
                 if problems := self.fleet.problems():
                     raise RuntimeError(f"a sender process failed to start: {problems}")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{count} senders did not start in {timeout:.0f} s")
                 time.sleep(0.2)
-            db.session.rollback()
 
     def _kill_for(self, seconds: float) -> None:
         """A kill every --kill-every seconds, the last at `seconds`; sampling in between."""
@@ -219,14 +166,11 @@ class Soak:
                 self.owners.note(port, sender.pid, sender.role, now)
 
     def _drain(self, feeder: Feeder, seconds: float) -> bool:
-        pending = select(func.count()).where(OutboxMessage.status.in_((QUEUED, SENDING)))
         deadline = time.monotonic() + seconds
         with self.app.app_context():
             while True:
                 self._sample()
-                left = db.session.scalar(pending)
-                db.session.rollback()
-                if not left and not feeder.is_alive():
+                if not unfinished() and not feeder.is_alive():
                     break
                 if time.monotonic() > deadline:
                     return False
@@ -236,22 +180,6 @@ class Soak:
             self._sample()
             time.sleep(0.2)
         return True
-
-    def outbox(self) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
-        """Each message's final status, the count by status, and its recorded sends."""
-        sends = (
-            select(OutboxMessage.message_id, func.count(DeliveryAttempt.id))
-            .join(DeliveryAttempt, DeliveryAttempt.outbox_id == OutboxMessage.id)
-            .where(DeliveryAttempt.outcome == "sent")
-            .group_by(OutboxMessage.message_id)
-        )
-        with self.app.app_context():
-            rows = db.session.execute(select(OutboxMessage.message_id, OutboxMessage.status))
-            outbox = {message_id.strip(): status for message_id, status in rows}
-            recorded = {message_id.strip(): n for message_id, n in db.session.execute(sends)}
-            db.session.rollback()
-        statuses = dict(Counter(outbox.values()))
-        return outbox, statuses, recorded
 
     def stop(self) -> None:
         if self.stopped:
@@ -288,9 +216,10 @@ def main() -> int:
             print(f"   the soak could not run: {exc} (see {folder / 'fleet.log'}, with --keep)")
             return 2
         soak.stop()
-        outbox, statuses, recorded = soak.outbox()
+        with soak.app.app_context():
+            outbox = final_state()
         journal = read_journal(soak.smtp.journal)
-        verdict = judge(journal, soak.kills, outbox, statuses, recorded)
+        verdict = judge(journal, soak.kills, outbox)
         took = time.time() - soak.started
         print(f"   drained: {'yes' if drained else 'NO, deadline passed'} ({took:.0f} s in all)")
         report(verdict, soak.owners, soak.started)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from soak_outbox import OutboxState
 
 # A sent-mark commits within milliseconds of the server's 250; a mark still unwritten this
 # long after it was not lost to the kill.
@@ -76,6 +80,7 @@ class Verdict:
         return sum(len(d) - 1 for d in self.duplicates.values())
 
     recorded: dict[str, int] = field(default_factory=dict)  # sends in the attempt log
+    attempts: dict[int, int] = field(default_factory=dict)  # messages by attempts spent
 
     def explained(self, deliveries: list[Delivery]) -> bool:
         lost = len(deliveries) - self.recorded.get(deliveries[0].message_id, 0)
@@ -101,20 +106,14 @@ class Verdict:
             "unexplained": len(self.unexplained),
             "kills": len(self.kills),
             "statuses": self.statuses,
+            "attempts": self.attempts,
             "faults": dict(self.faults),
             "passed": self.passed,
         }
 
 
-def judge(
-    journal: list[dict],
-    kills: list[Kill],
-    outbox: dict[str, str],
-    statuses: dict[str, int],
-    recorded: dict[str, int],
-) -> Verdict:
-    """`outbox` maps each enqueued Message-ID to its final status, `recorded` to the number
-    of sends its attempt log holds."""
+def judge(journal: list[dict], kills: list[Kill], outbox: OutboxState) -> Verdict:
+    """The SMTP server's journal, the kills and the outbox's final state, compared."""
     delivered: dict[str, list[Delivery]] = defaultdict(list)
     for event in journal:
         if event["event"] == "delivered":
@@ -129,14 +128,15 @@ def judge(
     faults = Counter(e["event"] for e in journal if e["event"] in ("slow", "421", "drop"))
     faults["connections"] = sum(1 for e in journal if e["event"] == "open")
     return Verdict(
-        expected=len(outbox),
-        statuses=statuses,
+        expected=len(outbox.status),
+        statuses=outbox.statuses,
         delivered=dict(delivered),
-        missing=sorted(set(outbox) - set(delivered)),
-        strangers=sorted(set(delivered) - set(outbox)),
+        missing=sorted(set(outbox.status) - set(delivered)),
+        strangers=sorted(set(delivered) - set(outbox.status)),
         faults=faults,
         kills=kills,
-        recorded=recorded,
+        recorded=outbox.recorded,
+        attempts=outbox.attempts,
     )
 
 
@@ -156,7 +156,11 @@ def report(verdict: Verdict, owners: Owners, started: float) -> None:
     """Print the counts, then every repeated Message-ID with its deliveries and their cause."""
     s = verdict.summary()
     roles = Counter(k.role for k in verdict.kills)
-    print(f"   kills: {s['kills']} ({', '.join(f'{r} {n}' for r, n in sorted(roles.items()))})")
+    connected = sum(1 for kill in verdict.kills if kill.ports)
+    print(
+        f"   kills: {s['kills']} ({', '.join(f'{r} {n}' for r, n in sorted(roles.items()))}); "
+        f"{connected} of them with an SMTP connection open"
+    )
     faults = verdict.faults
     print(
         f"   SMTP server: {faults['connections']} connections, {faults['slow']} late replies, "
@@ -167,6 +171,10 @@ def report(verdict: Verdict, owners: Owners, started: float) -> None:
     )
     print("   deliveries by sender: " + ", ".join(f"{r} {n}" for r, n in sorted(by_role.items())))
     print("   outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(s["statuses"].items()) if v))
+    spent = ", ".join(
+        f"{n} {'try' if n == 1 else 'tries'}: {c}" for n, c in sorted(s["attempts"].items())
+    )
+    print(f"   messages by attempts spent: {spent}")
     print(f"   delivered unique: {s['delivered_unique']} of {s['messages']}")
     print(f"   missing: {s['missing']}")
     if verdict.strangers:
