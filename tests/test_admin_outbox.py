@@ -100,6 +100,9 @@ def test_a_search_looks_through_a_window_of_ids_at_a_time(app, monkeypatch):
             break
     assert found == [needle]
     assert pager_link(page, "Search older") is None  # the oldest message was looked at
+    # A whole address is looked up in the index: found at once, however old.
+    whole = text_of(client.get("/admin/mail/outbox?q=Needle@Example.com"))
+    assert listed_ids(whole) == [needle] and "Search older" not in whole
 
 
 def test_message_page_shows_headers_text_html_frame_and_every_attempt(app, smtp, senders):

@@ -5,6 +5,7 @@ outcome in words."""
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.header import decode_header, make_header
@@ -30,9 +31,11 @@ from app.mail.models import (
 from app.mail.transport import SmtpSettings
 
 PER_PAGE = 50
-# A search (address contains...) cannot use an index: each page looks through at most this
-# many ids, newest first, and offers to look further. It costs the same at any table size.
-SEARCH_WINDOW = 10_000
+# A search for part of an address cannot use an index: each page looks through at most this
+# many ids, newest first, and offers to look further, so it costs the same at any table size
+# (about 5 ms of SQL). A whole address is looked up in the recipient index instead.
+SEARCH_WINDOW = 5_000
+WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Ids are PostgreSQL integers: a larger id or cursor cannot exist (and would not fit).
 MAX_ID = 2**31 - 1
 # While a message waits the page reloads itself: quickly at first, when a person is
@@ -63,16 +66,22 @@ def find_messages(
     status: str | None, address: str | None, before: int | None = None, after: int | None = None
 ) -> OutboxPage:
     """Newest first, `PER_PAGE` at a time: before/after an id (keyset, so a far page costs
-    what the first does). `address` matches any part of the recipient, case-insensitively."""
+    what the first does). A whole `address` is found anywhere (the recipient index); part
+    of one matches case-insensitively, SEARCH_WINDOW ids at a time."""
     # The list never shows a body: leave the largest column behind.
     query = select(OutboxMessage).options(defer(OutboxMessage.mime))
     if status:
         query = query.where(OutboxMessage.status == status)
-    if address:
+    address = (address or "").strip()
+    window = None
+    if WHOLE_ADDRESS.fullmatch(address):
+        # Stored addresses are normalised to lower case; one typed as stored matches too.
+        query = query.where(OutboxMessage.recipient.in_({address, address.lower()}))
+    elif address:
         # The pattern is escaped: a "%" or "_" typed in the filter means itself.
-        pattern = "%" + _escape_like(address.strip().lower()) + "%"
+        pattern = "%" + _escape_like(address.lower()) + "%"
         query = query.where(OutboxMessage.recipient.ilike(pattern, escape="\\"))
-    window = SEARCH_WINDOW if address else None
+        window = SEARCH_WINDOW
     if after is not None:
         return _newer_than(query, after, window)
     return _older_than(query, before, window)
