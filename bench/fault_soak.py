@@ -226,6 +226,9 @@ def main() -> int:
         if args.json:
             result = {**verdict.summary(), "drained": drained, "seconds": round(took, 1)}
             args.json.write_text(json.dumps(result, indent=2))
+        if args.keep:  # beside the SMTP journal, for a closer look at any repeat
+            kills = [{**vars(k), "ports": sorted(k.ports)} for k in soak.kills]
+            (folder / "kills.json").write_text(json.dumps(kills, indent=1))
         for problem in soak.problems:
             print(f"   process died on its own: {problem}")
         return 0 if drained and verdict.passed and not soak.problems else 1
