@@ -13,6 +13,7 @@ import ssl
 import time
 
 from app.mail import hints, provider_replies
+from app.mail.doctor.probes import greets_in_clear, speaks_tls
 from app.mail.doctor.report import (
     Diagnosis,
     Step,
@@ -26,10 +27,6 @@ from app.mail.doctor.sign_in import SignInSteps
 from app.mail.oauth2 import TokenSource
 from app.mail.tls_info import certificate_hint, describe_tls
 from app.mail.transport import SmtpSettings, helo_name, tls_context
-
-# The second look that tells "speaks TLS" from "speaks plain" waits less than a step may:
-# a live server answers either in well under a second, and a person is waiting.
-PROBE_TIMEOUT = 5.0
 
 
 class _Probe(smtplib.SMTP):
@@ -146,7 +143,7 @@ class SmtpDiagnosis(SignInSteps):
         except ssl.SSLCertVerificationError as exc:
             raise StepFailed(self._hint(certificate_hint(exc)), describe(exc)) from exc
         except (ssl.SSLError, OSError) as exc:
-            template = hints.SPEAKS_PLAIN if self._greets_in_clear() else hints.TLS_FAILED
+            template = hints.SPEAKS_PLAIN if greets_in_clear(self.settings) else hints.TLS_FAILED
             if timed_out(exc) and template is hints.TLS_FAILED:
                 template = hints.TIMEOUT
             raise StepFailed(self._hint(template), describe(exc)) from exc
@@ -160,7 +157,7 @@ class SmtpDiagnosis(SignInSteps):
         except smtplib.SMTPConnectError as exc:
             raise StepFailed(self._hint(hints.UNEXPECTED_REPLY), describe(exc)) from exc
         except smtplib.SMTPServerDisconnected as exc:
-            if not s.use_ssl and self._speaks_tls():
+            if not s.use_ssl and speaks_tls(self.settings):
                 template = hints.EXPECTS_IMPLICIT_TLS
             else:
                 template = hints.TIMEOUT if timed_out(exc) else hints.DISCONNECTED
@@ -248,28 +245,6 @@ class SmtpDiagnosis(SignInSteps):
         raise StepFailed(self._hint(hints.for_reply(code, key, decode(text))), reply)
 
     # -- helpers --
-
-    def _greets_in_clear(self) -> bool:
-        """Does the port greet in plain text (a STARTTLS or plain port)? A fresh look."""
-        s, timeout = self.settings, min(self.settings.timeout, PROBE_TIMEOUT)
-        try:
-            with socket.create_connection((s.server, s.port), timeout=timeout) as sock:
-                return sock.recv(64).startswith(b"220")
-        except OSError:
-            return False
-
-    def _speaks_tls(self) -> bool:
-        """Does the port complete a TLS handshake straight away (implicit TLS)?"""
-        s, timeout = self.settings, min(self.settings.timeout, PROBE_TIMEOUT)
-        # Unverified on purpose: this only asks whether the port speaks TLS; nothing is sent.
-        probe = ssl.create_default_context()
-        probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
-        try:
-            sock = socket.create_connection((s.server, s.port), timeout=timeout)
-            with sock, probe.wrap_socket(sock, server_hostname=s.server):
-                return True
-        except OSError:
-            return False
 
     def _hint(self, template: str, **extra) -> str:
         return hints.render(template, self.settings, self.envelope_from, **extra)
