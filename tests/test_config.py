@@ -247,4 +247,3 @@ def test_off_production_a_weak_key_and_http_are_allowed(environ):
     environ.update(PRODUCTION, APP_ENV="testing", SECRET_KEY="dev", FLASK_DEBUG="1")
     environ["APP_BASE_URL"] = "http://mail.example.com"
     assert create_app().config["SECRET_KEY"] == "dev"
-
