@@ -146,8 +146,15 @@ def release(rows: dict[int, int], owner: str, reason: str | None = None) -> None
     values = {"status": QUEUED, "lease_owner": None, "lease_until": None}
     if reason:
         values["last_error"] = reason
-    db.session.execute(update(_OUTBOX).where(_held_by(rows, owner)).values(**values))
+    result = db.session.execute(update(_OUTBOX).where(_held_by(rows, owner)).values(**values))
     db.session.commit()
+    if result.rowcount < len(rows):
+        log.warning(
+            "mail claim lost: %s handed back %d of %d messages; the rest were taken over",
+            owner,
+            result.rowcount,
+            len(rows),
+        )
 
 
 def close_unsent(row: Claimed, owner: str, status: str, reason: str) -> bool:
