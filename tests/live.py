@@ -64,12 +64,7 @@ class Browser:
     def sign_up(self, email: str) -> int:
         status, _, page = self.get("/signup")
         assert status == 200, page[:500]
-        form = {
-            "csrf_token": csrf_token(page),
-            "email": email,
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        }
+        form = {"csrf_token": csrf_token(page), "email": email}
         status, headers, page = self.post("/signup", form)
         assert status == 302, f"sign-up answered {status}: {page[:500]}"
         return status
