@@ -18,7 +18,8 @@ from email.message import EmailMessage
 import pytest
 
 from app.mail.catcher import is_listening
-from tests.conftest import wait_for
+from tests.accounts import PASSWORD
+from tests.conftest import csrf_token, wait_for
 from tests.live import ROOT, Browser, clean_environment, end_process_group, wait_until_serving
 from tests.smtp_server import free_port
 
@@ -118,14 +119,17 @@ def _sign_up_and_confirm(browser: Browser, web: int) -> None:
     message_path = re.search(r'href="(/dev/mailbox/[^"/]+)"', listing).group(1)
     status, _, message = browser.get(message_path)
     assert status == 200
-    assert "Confirm your email address" in message
+    assert "Finish signing up" in message
     link = re.search(rf'href="http://127\.0\.0\.1:{web}(/confirm/[^"]+)"', message).group(1)
     assert browser.get(f"{message_path}/html")[0] == 200
 
-    status, headers, _ = browser.get(link)
-    assert status in (200, 302)
+    status, _, page = browser.get(link)
+    assert status == 200
+    form = {"csrf_token": csrf_token(page), "password": PASSWORD, "password_confirm": PASSWORD}
+    status, _, _ = browser.post(link, form)
+    assert status == 302
     _, _, login = browser.get("/login")
-    assert "confirmed" in login.lower()
+    assert "account is ready" in login.lower()
 
 
 def test_flask_mail_catcher_alone_keeps_mail_for_the_mailbox(fresh_copy, environment, ports):
