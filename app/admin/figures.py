@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Index, func, literal, select
+from sqlalchemy import func, literal, select
 
 from app import clock
 from app.extensions import db
@@ -25,12 +25,6 @@ OLDEST_AMONG = 100
 # Due mail that has waited this long past its time means the senders are not keeping up
 # (or cannot send): a batch takes seconds, a transport backoff at most MAIL_TRANSPORT_BACKOFF_MAX.
 QUEUE_LAG_LIMIT = timedelta(minutes=10)
-
-# The outbox by status in id order: a status filter's pages (newest first, by id), counts by
-# status, and the oldest waiting rows, each read off one end of a range.
-# TODO(models owner): this belongs in app/mail/models.py beside ix_mail_outbox_queue; it is
-# declared here only until that file moves it (migration f6a8c9d0e1b2 creates it).
-STATUS_ID_INDEX = Index("ix_mail_outbox_status_id", OutboxMessage.status, OutboxMessage.id)
 
 
 @dataclass
@@ -49,7 +43,7 @@ def outbox_figures(counts: bool = True) -> OutboxFigures:
     """Everything; without `counts`, only what a verdict needs (no counts, no oldest age)."""
     states = sender_states()
     senders = describe(states)
-    latest = mail_status._latest_error(states)
+    latest = mail_status.latest_error(states)
     alive = [s for s, d in zip(states, senders, strict=True) if d["alive"]]
     return OutboxFigures(
         counts=bounded_counts() if counts else {},
@@ -60,7 +54,7 @@ def outbox_figures(counts: bool = True) -> OutboxFigures:
         # Cleared by the sender's next good connection: set means it is failing now.
         transport_failing=any(s.backoff_until is not None for s in alive),
         last_transport_error=latest.last_error if latest else None,
-        last_transport_error_at=mail_status._iso(latest.last_error_at) if latest else None,
+        last_transport_error_at=mail_status.iso(latest.last_error_at) if latest else None,
     )
 
 
@@ -76,7 +70,7 @@ def describe(states: list[SenderState]) -> list[dict]:
     """Each sender as app.mail.status judges it (alive, heartbeat age...), so the admin page,
     /healthz and `flask mail` agree on who is alive."""
     now, window = clock.utcnow(), mail_status.alive_window()
-    return [mail_status._describe(state, now, window) for state in states]
+    return [mail_status.describe_sender(state, now, window) for state in states]
 
 
 def bounded_counts(cap: int = COUNT_CAP) -> dict[str, int]:

@@ -82,6 +82,11 @@ Index(
 )
 
 
+# The outbox by status in id order: a status filter's pages (newest first, by id), counts by
+# status up to a cap, and the oldest waiting rows, each read off one end of a range.
+Index("ix_mail_outbox_status_id", OutboxMessage.status, OutboxMessage.id)
+
+
 class DeliveryAttempt(db.Model):
     __tablename__ = "mail_attempt"
 

@@ -27,15 +27,15 @@ def mail_status() -> dict:
     now = clock.utcnow()
     window = alive_window()
     states = db.session.scalars(select(SenderState).order_by(SenderState.name)).all()
-    senders = [_describe(state, now, window) for state in states]
-    latest = _latest_error(states)
+    senders = [describe_sender(state, now, window) for state in states]
+    latest = latest_error(states)
     return {
         "counts": outbox.counts(),
         "oldest_queued_age_s": _round(outbox.oldest_queued_age()),
         "senders": senders,
         "senders_alive": any(s["alive"] for s in senders),
         "last_transport_error": latest.last_error if latest else None,
-        "last_transport_error_at": _iso(latest.last_error_at) if latest else None,
+        "last_transport_error_at": iso(latest.last_error_at) if latest else None,
     }
 
 
@@ -44,7 +44,7 @@ def alive_window() -> timedelta:
     return timedelta(seconds=MISSED_BEATS * max(poll, MIN_BEAT_SECONDS))
 
 
-def _describe(state: SenderState, now: datetime, window: timedelta) -> dict:
+def describe_sender(state: SenderState, now: datetime, window: timedelta) -> dict:
     heartbeat_age = now - state.heartbeat_at
     backing_off = state.backoff_until is not None and state.backoff_until > now
     # A sender waiting out a transport backoff does not beat; it is alive until the
@@ -60,17 +60,17 @@ def _describe(state: SenderState, now: datetime, window: timedelta) -> dict:
         "heartbeat_age_s": _round(heartbeat_age.total_seconds()),
         "sent_count": state.sent_count,
         "last_error": state.last_error,
-        "last_error_at": _iso(state.last_error_at),
-        "backoff_until": _iso(state.backoff_until) if backing_off else None,
+        "last_error_at": iso(state.last_error_at),
+        "backoff_until": iso(state.backoff_until) if backing_off else None,
     }
 
 
-def _latest_error(states: list[SenderState]) -> SenderState | None:
+def latest_error(states: list[SenderState]) -> SenderState | None:
     failed = [s for s in states if s.last_error and s.last_error_at]
     return max(failed, key=lambda s: s.last_error_at, default=None)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     # Stored naive UTC; say so in the text.
     return moment.replace(microsecond=0).isoformat() + "Z" if moment else None
 
