@@ -36,7 +36,7 @@ test: install
 
 # The benchmarks behind docs/benchmarks.md, one after another (minutes; run on an idle machine).
 # BENCH_DATABASE_URL=postgresql+psycopg://... measures PostgreSQL instead of SQLite.
-BENCHMARKS := request_latency drain_throughput sender_threads commit_to_smtp account_timing
+BENCHMARKS := request_latency drain_throughput sender_threads commit_to_smtp account_timing million_rows
 bench: install
 	@for name in $(BENCHMARKS); do \
 	  echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py || exit 1; done
