@@ -91,7 +91,9 @@ def path_of(url: str) -> str:
 
 
 def scrub(html: str) -> str:
-    """A page with its CSRF token values removed, to compare two answers."""
+    """A page with its CSRF token values removed, to compare two answers; and a 429 page's
+    wait, which depends on when the limit's window opened, not on the address."""
+    html = re.sub(r"Wait \d+ (second|minute|hour)s?,", "Wait a while,", html)
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r'\1"', html)
 
 

@@ -39,7 +39,7 @@ def test_per_address_limit_answers_the_same_for_known_and_unknown(limited_app, p
     assert [r.status_code for r in known] == [r.status_code for r in unknown]
     assert 429 in {r.status_code for r in known}
     assert scrub(known[-1].text) == scrub(unknown[-1].text)
-    assert "Too many attempts" in known[-1].text
+    assert "Too many tries" in known[-1].text
 
 
 def test_address_spelling_does_not_dodge_the_limit(limited_app):
