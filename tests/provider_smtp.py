@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import time
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +33,10 @@ class ProviderHandler(Handler):
     style: str = "microsoft"
     auth_reply: str | None = None
     mail_reply: str | None = None
-    # What each AUTH was: ("XOAUTH2", user, accepted) or ("LOGIN", user, accepted).
+    # What each AUTH was: ("XOAUTH2", user, accepted) or ("LOGIN", user, accepted), and when
+    # (time.monotonic()).
     auth_log: list = field(default_factory=list)
+    auth_times: list = field(default_factory=list)
     auth_lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd finds it by this name
@@ -43,6 +46,7 @@ class ProviderHandler(Handler):
         accepted = self.auth_reply is None and bool(self.tokens and self.tokens(token))
         with self.auth_lock:
             self.auth_log.append(("XOAUTH2", user, accepted))
+            self.auth_times.append(time.monotonic())
         if accepted:
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         if self.auth_reply:
@@ -66,6 +70,7 @@ class ProviderHandler(Handler):
         )
         with self.auth_lock:
             self.auth_log.append((mechanism, user, ok))
+            self.auth_times.append(time.monotonic())
         if ok:
             return AuthResult(success=True, handled=False)
         return AuthResult(success=False, handled=False, message=self.auth_reply)
@@ -138,6 +143,11 @@ class ProviderSmtp:
     def auth_log(self) -> list:
         with self.handler.auth_lock:
             return list(self.handler.auth_log)
+
+    @property
+    def auth_times(self) -> list[float]:
+        with self.handler.auth_lock:
+            return list(self.handler.auth_times)
 
     def stop(self) -> None:
         self.controller.stop()

@@ -121,3 +121,8 @@ class SenderState(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime)
     backoff_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# Tables of their own modules, imported here so that every app knows the whole schema.
+from app.mail.relay_state import RelayState  # noqa: E402, F401
+from app.mail.sign_in_gate import SignInGate  # noqa: E402, F401

@@ -23,10 +23,10 @@ from flask import Flask
 
 from app import clock
 from app.extensions import db
-from app.mail import claims, outbox, sent_marks
+from app.mail import claims, outbox, relays, sent_marks
 from app.mail.held_claim import HeldClaim
 from app.mail.sender_record import SenderRecord
-from app.mail.transport import TRANSPORT, DeliveryError, SmtpTransport, Withdrawn
+from app.mail.transport import TRANSPORT, DeliveryError, Withdrawn
 
 log = logging.getLogger("mailroom.mail")
 POOL_KEY = "mailroom.senders"
@@ -71,7 +71,7 @@ class Sender(threading.Thread):
 
     def run(self) -> None:
         with self.app.app_context():
-            self.transport = SmtpTransport()
+            self.transport = relays.transport_for(self.app.config)
             try:
                 while not self.stopping.is_set():
                     self._step()
@@ -175,9 +175,11 @@ class Sender(threading.Thread):
         except DeliveryError as error:
             if error.kind == TRANSPORT:
                 raise
+            relay = getattr(self.transport, "used_relay", relay)
             claims.mark_failure(mail, error, relay, started, self.owner)
             claim.finished(mail.id)
         else:
+            relay = getattr(self.transport, "used_relay", relay)  # the fallback, maybe
             # Delivered: from here on it is only ever marked sent, never handed back.
             delivery = sent_marks.Delivery(mail, reply, relay, started, self.owner)
             if sent_marks.record(delivery, marks, claim, self.stopping):

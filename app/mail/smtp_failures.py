@@ -13,6 +13,8 @@ import smtplib
 import socket
 import ssl
 
+from app.mail.sign_in import SignInProblem
+
 RETRY, FAILED, TRANSPORT = "retry", "failed", "transport"
 # A server's words are stored (replies, errors): RFC 5321 lines are at most 512 octets and
 # a multi-line reply a few of them; anything longer is noise, or an attack on the database.
@@ -75,6 +77,8 @@ def classify_send_error(exc: BaseException) -> DeliveryError:
 
 def _describe(exc: BaseException) -> tuple[str, str]:
     """A short class name and a plain-words reason (never the password)."""
+    if isinstance(exc, SignInProblem):
+        return exc.error_class, exc.reason
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "certificate", f"certificate not trusted: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError):

@@ -23,6 +23,8 @@ import flask_mail
 from flask import current_app
 
 from app.mail.compose import wire_address
+from app.mail.provider_replies import refuses_sender
+from app.mail.sign_in import sign_in
 from app.mail.smtp_failures import (
     FAILED,
     RETRY,
@@ -117,10 +119,13 @@ class _SMTP_SSL(_CommandHook, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's own n
 class _Connection(flask_mail.Connection):
     """Flask-Mail's connection, opened with a timeout and a verifying TLS context."""
 
-    def __init__(self, settings: SmtpSettings, before_command: Callable[[], None]):
+    def __init__(
+        self, settings: SmtpSettings, before_command: Callable[[], None], use_xoauth2: bool
+    ):
         super().__init__(current_app.extensions["mail"])
         self.settings = settings
         self.before_command = before_command
+        self.use_xoauth2 = use_xoauth2
         self._context: ssl.SSLContext | None = None
 
     def tls(self) -> ssl.SSLContext:
@@ -143,8 +148,9 @@ class _Connection(flask_mail.Connection):
             # Never set_debuglevel: smtplib would print the AUTH line, password included.
             if s.use_tls:
                 host.starttls(context=self.tls())
-            if s.username and s.password:
-                host.login(s.username, s.password)
+            # A password or an OAuth2 token, at most one failed try per backoff step
+            # across the deployment (sign_in.py).
+            sign_in(host, s, self.use_xoauth2)
         except BaseException:
             host.close()
             raise
@@ -154,9 +160,11 @@ class _Connection(flask_mail.Connection):
 class SmtpTransport:
     """One SMTP connection kept open across messages; reconnects every MAIL_MAX_EMAILS."""
 
-    def __init__(self, settings: SmtpSettings | None = None):
+    def __init__(self, settings: SmtpSettings | None = None, use_xoauth2: bool | None = None):
         self.settings = settings or SmtpSettings.from_config(current_app.config)
-        self._connection = _Connection(self.settings, self._before_command)
+        if use_xoauth2 is None:  # MAIL_AUTH is the primary relay's way of signing in
+            use_xoauth2 = current_app.config.get("MAIL_AUTH") == "xoauth2"
+        self._connection = _Connection(self.settings, self._before_command, use_xoauth2)
         self._host: smtplib.SMTP | None = None
         self._sent_on_connection = 0
         # The hook of the send in progress; none outside send(), so NOOP, RSET and QUIT
@@ -259,7 +267,10 @@ class SmtpTransport:
             raise reply_error(code, text, "MAIL FROM", sender=True)
         code, text = host.rcpt(wire_address(recipient))
         if code not in (250, 251):
-            raise reply_error(code, text, "RCPT TO")
+            # Some relays refuse the sender only here (Postfix's sender login maps,
+            # Microsoft's SendAsDenied): every message would get it, so it is a setting.
+            about_sender = refuses_sender(code, server_text(text), envelope_from)
+            raise reply_error(code, text, "RCPT TO", sender=about_sender)
         code, text = host.data(mime)
         if code != 250:
             raise reply_error(code, text, "DATA")

@@ -92,3 +92,21 @@ def _endpoint(config, provider: str) -> str:
     authority = (config.get("MAIL_OAUTH2_AUTHORITY") or MICROSOFT_LOGIN).rstrip("/")
     tenant = config.get("MAIL_OAUTH2_TENANT") or "organizations"
     return f"{authority}/{tenant}"
+
+
+def summary_rows(config) -> list[tuple[str, str]]:
+    """(label, value) rows for the admin settings table: secrets only "set" or "not set"."""
+    if (config.get("MAIL_AUTH") or "password") != "xoauth2":
+        return [("Sign-in (MAIL_AUTH)", "password (MAIL_USERNAME + MAIL_PASSWORD)")]
+    s = OAuth2Settings.from_config(config)
+    secret = "set" if s.client_secret else "not set"
+    return [
+        ("Sign-in (MAIL_AUTH)", f"xoauth2: OAuth2 token for {s.username or 'MAIL_USERNAME'}"),
+        ("OAuth2 provider (MAIL_OAUTH2_PROVIDER)", f"{s.provider}, {s.grant}"),
+        ("Token endpoint", s.endpoint),
+        ("Client ID (MAIL_OAUTH2_CLIENT_ID)", s.client_id or "not set"),
+        ("Client secret (MAIL_OAUTH2_CLIENT_SECRET)", secret),
+        ("Client certificate (MAIL_OAUTH2_CLIENT_CERTIFICATE)", s.certificate_file or "not set"),
+        ("Refresh token (MAIL_OAUTH2_REFRESH_TOKEN)", "set" if s.refresh_token else "not set"),
+        ("Scope (MAIL_OAUTH2_SCOPE)", s.scope),
+    ]

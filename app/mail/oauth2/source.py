@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 import jwt
 
 from app import clock
-from app.mail.oauth2.google import GoogleGrant
-from app.mail.oauth2.microsoft import MicrosoftGrant
 from app.mail.oauth2.settings import GOOGLE, OAuth2Settings
 
 # Renew this long before expiry (or at half the lifetime of a shorter-lived token): a
@@ -52,7 +50,14 @@ class AccessToken:
 
 
 def grant_for(settings: OAuth2Settings) -> Callable[[], dict]:
-    return GoogleGrant(settings) if settings.provider == GOOGLE else MicrosoftGrant(settings)
+    # Imported here: MSAL and Authlib load only in a process that signs in with a token.
+    if settings.provider == GOOGLE:
+        from app.mail.oauth2.google import GoogleGrant
+
+        return GoogleGrant(settings)
+    from app.mail.oauth2.microsoft import MicrosoftGrant
+
+    return MicrosoftGrant(settings)
 
 
 class TokenSource:
