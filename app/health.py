@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.admin.figures import COUNT_CAP, OutboxFigures, outbox_figures
 from app.extensions import db
+from app.mail import relay_state
 from app.mail.sender import current_pool
 from app.mail.status import alive_window
 
@@ -92,6 +93,8 @@ def _mail_verdict(figures: OutboxFigures) -> Verdict:
         },
         "last_transport_error": figures.last_transport_error,
         "last_transport_error_at": figures.last_transport_error_at,
+        # The primary relay, or the fallback since when and why (MAIL_FALLBACK_SERVER).
+        "relay": relay_state.describe(current_app.config),
     }
     return Verdict(reasons, details)
 

@@ -13,6 +13,7 @@ from app.mail.models import DeliveryAttempt
 from app.mail.sign_in_gate import step
 from app.mail.transport import SmtpSettings
 from tests import provider_helpers
+from tests.admin_helpers import admin_client
 from tests.conftest import wait_for
 from tests.outbox_helpers import queue, stored
 from tests.outbox_workers import worker_pool
@@ -93,6 +94,34 @@ def test_primary_refusing_connections_sends_through_the_fallback(make_app, make_
         now = relay_state.in_use(app.config)
     assert (now.relay, now.role) == (f"127.0.0.1:{fallback.port}", "fallback")
     assert "connection refused" in now.reason
+
+
+def test_admin_page_and_health_details_say_which_relay_is_in_use_and_why(
+    make_app, make_smtp, senders
+):
+    fallback = make_smtp()
+    primary_port = free_port()
+    token = "health-token-" + "x" * 24
+    app = make_app(
+        MAIL_PORT=primary_port,
+        MAIL_FALLBACK_SERVER="127.0.0.1",
+        MAIL_FALLBACK_PORT=fallback.port,
+        HEALTH_TOKEN=token,
+    )
+    client = admin_client(app)
+    assert f"127.0.0.1:{primary_port} (the primary)" in client.get("/admin/mail").get_data(True)
+    [row_id] = queue(app, "ada@example.com")
+    senders(app)
+    wait_for(lambda: stored(app, row_id).status == "sent")
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert f"127.0.0.1:{fallback.port}, the fallback, since" in page
+    assert "the primary failed (connection refused" in page
+    details = app.test_client().get("/healthz", headers={"Authorization": f"Bearer {token}"})
+    relay = details.get_json()["relay"]
+    assert (relay["in_use"], relay["relay"]) == ("fallback", f"127.0.0.1:{fallback.port}")
+    assert relay["reason"].startswith("connection refused")
+    public = app.test_client().get("/healthz").get_json()
+    assert "relay" not in public
 
 
 def test_primary_back_takes_the_next_messages_again(make_app, make_smtp, senders):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from app.mail import relay_state
 from app.mail.diagnostics import security_mode
+from app.mail.oauth2.settings import summary_rows as oauth2_summary_rows
+from app.mail.relays import summary_rows as fallback_summary_rows
 from app.mail.transport import SmtpSettings
 
 
@@ -25,7 +28,19 @@ def settings_rows(config) -> list[tuple[str, str]]:
         ),
         ("Sender threads here (MAIL_SENDER_THREADS)", str(config.get("MAIL_SENDER_THREADS"))),
         ("Timeout per SMTP step (MAIL_TIMEOUT)", f"{s.timeout:g} s"),
+        *oauth2_summary_rows(config),
+        *fallback_summary_rows(config),
+        ("Relay in use", _relay_in_use(config)),
     ]
+
+
+def _relay_in_use(config) -> str:
+    """The primary, or the fallback since when and why (as the senders last recorded it)."""
+    now = relay_state.in_use(config)
+    if now.role == relay_state.PRIMARY:
+        return f"{now.relay} (the primary)"
+    since = f"{now.since:%Y-%m-%d %H:%M} UTC" if now.since else "a while"
+    return f"{now.relay}, the fallback, since {since}: the primary failed ({now.reason})"
 
 
 def _security(settings: SmtpSettings) -> str:
