@@ -8,9 +8,12 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from app import clock
+from app.extensions import db
 from app.mail import hints
+from app.mail.models import SenderState
 from app.mail.oauth2 import source as token_source_module
 from app.mail.transport import SmtpSettings
 from tests import provider_helpers
@@ -74,6 +77,9 @@ def test_one_token_serves_200_messages_across_four_sender_threads(
     assert token_endpoint.token_requests() == 1
     assert len(server.auth_log) >= 20
     assert all(accepted for _, _, accepted in server.auth_log)
+    # The threads that found another's first sign-in under way waited for it: none failed.
+    with app.app_context():
+        assert db.session.scalars(select(SenderState.last_error)).all() == [None] * 4
 
 
 def test_token_is_renewed_before_it_expires(

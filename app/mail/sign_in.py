@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 
 from flask import current_app
 
@@ -17,6 +18,8 @@ from app.mail import sign_in_gate
 from app.mail.oauth2 import TokenError, token_source, xoauth2
 
 log = logging.getLogger("mailroom.mail")
+# How often a sender looks whether another sender's first sign-in has succeeded.
+FIRST_TRY_POLL = 0.05
 
 
 class SignInProblem(Exception):
@@ -36,7 +39,7 @@ def sign_in(host: smtplib.SMTP, settings, use_xoauth2: bool) -> None:
         return
     config = current_app.config
     key = f"{settings.relay} {settings.username}"
-    verdict = sign_in_gate.admit(key, hold=4 * settings.timeout)
+    verdict = _admitted(key, settings.timeout)
     if not verdict.admitted:
         raise _held(verdict)
     try:
@@ -60,6 +63,18 @@ def sign_in(host: smtplib.SMTP, settings, use_xoauth2: bool) -> None:
         raise
     if not verdict.proven:
         sign_in_gate.passed(key)
+
+
+def _admitted(key: str, timeout: float) -> sign_in_gate.Verdict:
+    """The gate's verdict. While another sender makes the first try (no failure yet), wait
+    for its outcome rather than count the wait as a failure: at a deployment's start every
+    sender signs in at once, and all but one would otherwise report a failing transport."""
+    deadline = time.monotonic() + timeout
+    while True:
+        verdict = sign_in_gate.admit(key, hold=4 * timeout)
+        if verdict.admitted or verdict.failures or time.monotonic() > deadline:
+            return verdict
+        time.sleep(FIRST_TRY_POLL)
 
 
 def _with_password(host: smtplib.SMTP, user: str, password: str) -> None:
