@@ -37,9 +37,11 @@ access.protect(bp)
 smtp_action_limit = limiter.limit(access.SMTP_ACTIONS_PER_USER, key_func=access.per_admin)
 
 # The HTML of an email is shown framed and inert: no script, no request anywhere, and
-# only this site may frame it (the site-wide policy forbids all framing).
+# only this site may frame it (the site-wide policy forbids all framing). Same-origin lets
+# the page size the frame to the email; with no scripts the email cannot use it.
 EMAIL_FRAME_POLICY = (
-    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+    "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'"
 )
 
 

@@ -126,8 +126,9 @@ def check(rcpt: str | None) -> None:
     )
     diagnosis = diagnose(current_app.config, rcpt)
     for step in diagnosis.steps:
-        mark = "ok    " if step.ok else "FAILED"
-        click.echo(f"{mark} {step.title:<44} {step.duration_ms:>5} ms  {step.reply}".rstrip())
+        mark = "FAILED" if not step.ok else "skip  " if step.skipped else "ok    "
+        line = f"{mark} {step.title:<44} {step.duration_ms:>7.1f} ms  {step.reply}"
+        click.echo(line.rstrip())
         for line in step.details:
             click.echo(f"         {line}")
         if step.hint:

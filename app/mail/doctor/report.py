@@ -15,7 +15,10 @@ class Step:
     key: str
     title: str
     ok: bool = True
-    duration_ms: int = 0
+    # Not tried at all (AUTH without credentials): still ok, but shown as skipped, not passed.
+    skipped: bool = False
+    # Milliseconds to a tenth: on loopback most steps take well under one.
+    duration_ms: float = 0.0
     reply: str = ""
     details: list[str] = field(default_factory=list)
     hint: str = ""
@@ -34,6 +37,10 @@ class Diagnosis:
     @property
     def failed_step(self) -> Step | None:
         return next((step for step in self.steps if not step.ok), None)
+
+
+class StepSkipped(Exception):  # noqa: N818 - an outcome, like StopIteration
+    """The step does not apply to these settings; the message says why."""
 
 
 class StepFailed(Exception):

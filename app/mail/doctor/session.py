@@ -18,6 +18,7 @@ from app.mail.doctor.report import (
     Diagnosis,
     Step,
     StepFailed,
+    StepSkipped,
     decode,
     describe,
     security_mode,
@@ -97,6 +98,8 @@ class SmtpDiagnosis(SignInSteps):
         started = time.monotonic()
         try:
             step.reply, step.details = action()
+        except StepSkipped as skipped:
+            step.skipped, step.details = True, [str(skipped)]
         except StepFailed as failure:
             step.ok, step.hint = False, failure.hint
             step.reply, step.details = failure.reply, failure.details
@@ -104,7 +107,7 @@ class SmtpDiagnosis(SignInSteps):
             step.ok, step.reply = False, describe(exc)
             step.hint = self._hint(_unexpected_failure_hint(exc))
         finally:
-            step.duration_ms = int((time.monotonic() - started) * 1000)
+            step.duration_ms = round((time.monotonic() - started) * 1000, 1)
             step.reply = self._scrub(step.reply)
             step.details = [self._scrub(line) for line in step.details]
             step.hint = self._scrub(step.hint)

@@ -11,7 +11,7 @@ import smtplib
 
 from app import clock
 from app.mail import hints, provider_replies, token_hints
-from app.mail.doctor.report import StepFailed, decode, describe
+from app.mail.doctor.report import StepFailed, StepSkipped, decode, describe
 from app.mail.oauth2 import AccessToken, TokenError, TokenSource, xoauth2
 from app.mail.oauth2.errors import host_of
 from app.mail.oauth2.settings import GOOGLE
@@ -44,7 +44,7 @@ class SignInSteps:
         if self.xoauth2:
             return self._auth_xoauth2()
         if not s.username and not s.password:
-            return "", ["Skipped: MAIL_USERNAME and MAIL_PASSWORD are not set"]
+            raise StepSkipped("Not tried: MAIL_USERNAME and MAIL_PASSWORD are not set.")
         if not (s.username and s.password):
             missing = "MAIL_PASSWORD" if s.username else "MAIL_USERNAME"
             raise StepFailed(f"{missing} is not set: set both MAIL_USERNAME and MAIL_PASSWORD.")
