@@ -119,6 +119,8 @@ def check(rcpt: str | None) -> None:
 
     settings = SmtpSettings.from_config(current_app.config)
     password = "set" if settings.password else "not set"
+    if current_app.config.get("MAIL_AUTH") == "xoauth2":
+        password = "not used (MAIL_AUTH=xoauth2: an OAuth2 token)"  # noqa: S105 - words
     verify = "on" if settings.tls_verify else "OFF"
     click.echo(
         f"Checking {settings.relay}: security {security_mode(settings)}, certificate "
