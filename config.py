@@ -111,9 +111,9 @@ class _Reader:
             return default
         return parsed
 
-    def words(self, name: str) -> list[str]:
+    def words(self, name: str, lower: bool = True) -> list[str]:
         value = self.raw(name) or ""
-        return [w.strip().lower() for w in value.split(",") if w.strip()]
+        return [w.strip().lower() if lower else w.strip() for w in value.split(",") if w.strip()]
 
 
 def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, list[str]]:
@@ -181,6 +181,18 @@ def load_environment(environ: Mapping[str, str] | None = None) -> tuple[dict, li
         # it is read (Flask counts it; unlimited by default).
         "MAX_CONTENT_LENGTH": r.number("MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY, minimum=1024),
         "HEALTH_TOKEN": r.text("HEALTH_TOKEN"),
+        # Bearer token Prometheus sends for /metrics; unset = no /metrics (404).
+        "METRICS_TOKEN": r.text("METRICS_TOKEN"),
+        # Bounce and complaint webhooks (app/webhooks): each provider's is on once set.
+        "SES_SNS_TOPIC_ARNS": r.words("SES_SNS_TOPIC_ARNS", lower=False),
+        "POSTMARK_WEBHOOK_USERNAME": r.text("POSTMARK_WEBHOOK_USERNAME"),
+        "POSTMARK_WEBHOOK_PASSWORD": r.text("POSTMARK_WEBHOOK_PASSWORD"),
+        "POSTMARK_WEBHOOK_TOKEN": r.text("POSTMARK_WEBHOOK_TOKEN"),
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": r.text("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": r.text("MAILGUN_WEBHOOK_SIGNING_KEY"),
+        # A post whose signed time is further than this from now is refused as stale; its
+        # nonce is remembered as long, so a replay inside the window is refused too.
+        "WEBHOOK_MAX_AGE": r.number("WEBHOOK_MAX_AGE", 3600, minimum=60),
         # Read only to refuse it in production: it turns on Werkzeug's debugger under `flask`.
         "FLASK_DEBUG": _flask_debug(r.raw("FLASK_DEBUG")),
     }
@@ -285,12 +297,15 @@ def _unsafe_in_production(config: dict) -> list[str]:
         problems.append(
             "FLASK_DEBUG is on: the debugger lets any visitor run code on this server; unset it"
         )
-    token = config.get("HEALTH_TOKEN")
-    if token and len(token) < MIN_HEALTH_TOKEN_LENGTH:
-        problems.append(
-            f"HEALTH_TOKEN is {len(token)} characters long: use at least "
-            f"{MIN_HEALTH_TOKEN_LENGTH} random ones"
-        )
+    for name in ("HEALTH_TOKEN", "METRICS_TOKEN", "POSTMARK_WEBHOOK_TOKEN"):
+        token = config.get(name)
+        if token and len(token) < MIN_HEALTH_TOKEN_LENGTH:
+            problems.append(
+                f"{name} is {len(token)} characters long: use at least "
+                f"{MIN_HEALTH_TOKEN_LENGTH} random ones"
+            )
+    if config.get("WEBHOOK_SNS_TEST_CERT_HOSTS"):
+        problems.append("WEBHOOK_SNS_TEST_CERT_HOSTS is for tests only: remove it")
     return problems
 
 

@@ -83,6 +83,8 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401
     from app.auth import codes, mail_requests  # noqa: F401
     from app.mail import models as mail_models  # noqa: F401
+    from app.mail import suppression  # noqa: F401
+    from app.webhooks import replay  # noqa: F401
 
 
 def register_security(app: Flask) -> None:
@@ -96,11 +98,13 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.email_change_views import bp as email_change_bp
     from app.auth.views import bp as auth_bp
     from app.main import bp as main_bp
+    from app.webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(email_change_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["APP_ENV"] == "development":
         from app.dev.views import bp as dev_bp
 

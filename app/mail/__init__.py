@@ -10,8 +10,7 @@ from datetime import datetime
 
 from app.mail import outbox
 from app.mail.compose import compose, link_to
-from app.mail.events import log, mask
-from app.mail.models import SUPPRESSED, OutboxMessage
+from app.mail.models import OutboxMessage
 
 __all__ = ["link_to", "send_email"]
 
@@ -29,14 +28,12 @@ def send_email(
 ) -> OutboxMessage:
     """Queue `template` for `to` in the current transaction; the caller commits.
 
-    With `suppress` (why it must not go out: a cap reached, say) the message is recorded
-    as suppressed with that reason and without its body, so an admin sees what was not
-    sent and why, and no live link is kept. A `sensitive` message (live account links)
+    With `suppress` (why it must not go out: a cap reached, say), or to an address on the
+    suppression list, the message is recorded as suppressed with the reason, so an admin
+    sees what was not sent and why; no live link is kept. A `sensitive` message (live links)
     loses its body in the statement that marks it sent.
     """
     mail = compose(to, template, extra_headers=extra_headers, **context)
-    row = outbox.enqueue(mail, not_after=not_after, priority=priority, sensitive=sensitive)
-    if suppress:
-        row.status, row.last_error, row.mime = SUPPRESSED, suppress, None
-        log.info("mail suppressed to=%s template=%s (%s)", mask(to), template, suppress)
-    return row
+    return outbox.enqueue(
+        mail, not_after=not_after, priority=priority, sensitive=sensitive, suppress=suppress
+    )

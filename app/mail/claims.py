@@ -20,7 +20,7 @@ from sqlalchemy import Float, and_, bindparam, insert, select, tuple_, update
 
 from app import clock
 from app.extensions import db
-from app.mail import events
+from app.mail import events, suppression
 from app.mail.db_clock import utc_now
 from app.mail.models import FAILED, QUEUED, SENDING, DeliveryAttempt, OutboxMessage
 from app.mail.transport import RETRY, DeliveryError
@@ -204,7 +204,12 @@ def mark_failure(
     if not _still_ours(result, row, owner, outcome):
         return False
     record_attempt(row.id, outcome, error, relay, started, owner)
-    snap = events.snapshot(outcome, row, error.reason)
+    # A hard bounce at RCPT puts the address on the suppression list, in this transaction.
+    bounced = suppression.note_failure(row.recipient, error, row.id)
+    seconds = (clock.utcnow() - started).total_seconds()
+    snap = events.snapshot(
+        outcome, row, error.reason, code=error.code, seconds=seconds, hard_bounce=bounced
+    )
     db.session.commit()
     events.log_snapshot(snap)
     return True

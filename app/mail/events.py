@@ -3,13 +3,14 @@
 An enqueue is only real once its transaction commits, so "queued" is logged
 and the senders are woken from `after_commit`, never before; a rollback
 forgets it. Log lines carry the Message-ID and a masked address, never a body,
-link, token or password.
+link, token or password. Listeners (`subscribe`: the metrics) hear every event too.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from flask import current_app, has_app_context
@@ -18,6 +19,9 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger("mailroom.mail")
 _PENDING = "mailroom.enqueued"
+# (event, row or None, facts): called after the event is real; a listener never blocks mail.
+Listener = Callable[[str, object, dict], None]
+_listeners: list[Listener] = []
 
 
 class _Snapshot(NamedTuple):
@@ -26,6 +30,22 @@ class _Snapshot(NamedTuple):
     recipient: str
     template: str
     detail: str | None
+    # What a listener may want beyond the log line: the SMTP code, the send's seconds.
+    facts: tuple = ()
+
+
+def subscribe(listener: Listener) -> None:
+    """Hear every mail event from now on (once per listener, however often subscribed)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def notify(name: str, row=None, **facts) -> None:
+    for listener in _listeners:
+        try:
+            listener(name, row, facts)
+        except Exception:  # noqa: BLE001 - counting must never stop the mail
+            log.exception("mail event listener failed on %s", name)
 
 
 def mask(address: str) -> str:
@@ -42,7 +62,7 @@ def _masked_in(text: str, address: str) -> str:
     return re.sub(re.escape(address), mask(address), text, flags=re.IGNORECASE)
 
 
-def log_event(name: str, row, detail: str | None = None) -> None:
+def log_event(name: str, row, detail: str | None = None, **facts) -> None:
     """One line for one event of one message (`row` is anything with its fields)."""
     # SMTP replies often quote the recipient ("550 <ada@example.com> unknown"): mask it there too.
     extra = f" ({_masked_in(detail, row.recipient)})" if detail else ""
@@ -54,15 +74,19 @@ def log_event(name: str, row, detail: str | None = None) -> None:
         row.template,
         extra,
     )
+    if _listeners:
+        notify(name, row, detail=detail, **facts)
 
 
-def snapshot(event_name: str, row, detail: str | None = None) -> _Snapshot:
+def snapshot(event_name: str, row, detail: str | None = None, **facts) -> _Snapshot:
     """Take what a log line needs before a commit expires the row's attributes."""
-    return _Snapshot(event_name, row.message_id, row.recipient, row.template, detail)
+    return _Snapshot(
+        event_name, row.message_id, row.recipient, row.template, detail, tuple(facts.items())
+    )
 
 
 def log_snapshot(snap: _Snapshot) -> None:
-    log_event(snap.event, snap, snap.detail)
+    log_event(snap.event, snap, snap.detail, **dict(snap.facts))
 
 
 def note_enqueued(session: Session, row, requeued: bool = False) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from app.mail import events
+from app.mail import events, suppression
 from app.mail.compose import ComposedMail
 from app.mail.db_clock import utc_now
 from app.mail.models import EXPIRED, FAILED, QUEUED, SENDING, STATUSES, SUPPRESSED, OutboxMessage
@@ -30,9 +30,11 @@ def enqueue(
     not_after: datetime | None = None,
     priority: int = 0,
     sensitive: bool = False,
+    suppress: str | None = None,
 ) -> OutboxMessage:
     """Add the message to the current transaction; it exists only if the caller commits.
-    A `sensitive` message (live account links) loses its body once sent."""
+    A `sensitive` message (live account links) loses its body once sent. With `suppress`
+    (the caller's reason) or an address on the suppression list it is recorded, not sent."""
     row = OutboxMessage(
         message_id=mail.message_id,
         template=mail.template,
@@ -52,19 +54,26 @@ def enqueue(
         not_after=not_after,
         sensitive=sensitive,
     )
-    reason = suppression_reason(mail.recipient)
+    reason = suppress or suppression_reason(mail.recipient)
     if reason:
         row.status, row.last_error = SUPPRESSED, reason
+        if suppress or sensitive:
+            # Never sent, so its live links need not be kept (an admin sees why, not what).
+            row.mime = None
     db.session.add(row)
     events.note_enqueued(db.session, row)
     return row
 
 
 def suppression_reason(recipient: str) -> str | None:
-    """Why this address must not be mailed here (suppression, staging allowlist), or None."""
+    """Why this address must not be mailed here (MAIL_SUPPRESS_SEND, the suppression list,
+    the staging allowlist), or None."""
     # Flask-Mail's own switch (MAIL_SUPPRESS_SEND, on by default when TESTING), decided in init_app.
     if current_app.extensions["mail"].suppress:
         return "MAIL_SUPPRESS_SEND is on: recorded, not sent"
+    listed = suppression.reason_for(recipient)
+    if listed:
+        return listed
     allowlist = current_app.config.get("MAIL_ALLOWLIST") or []
     if not allowlist:
         return None

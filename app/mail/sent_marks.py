@@ -177,7 +177,8 @@ class SentMarks:
             self._roll_back()
             raise
         if written:
-            events.log_event("sent", row, text)
+            seconds = (now - started).total_seconds()
+            events.log_event("sent", row, text, code=reply.code, seconds=seconds)
         return written
 
     def _execute(self, values: dict) -> bool:
