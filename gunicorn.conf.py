@@ -3,13 +3,16 @@
 Each value can be changed from the environment (or `.env`), named below. The hooks put the
 mail sender threads in every worker after the fork, never in the master, with or without
 --preload, and stop them on the way out: the message in hand finishes, the rest of the
-worker's claims go back to the outbox, so a SIGTERM or a HUP reload loses no mail.
+worker's claims go back to the outbox, so a SIGTERM or a HUP reload loses no mail. They
+also keep the metrics directory that lets /metrics count across workers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 # Run from anywhere: the project root holds config.py and wsgi.py.
@@ -23,6 +26,20 @@ _config, _ = settings.load_environment()  # the app reports any problem when it 
 # before it can stop: give a stopping worker that long, plus a margin, before the SIGKILL.
 _mail_timeout = _config["MAIL_TIMEOUT"]
 _stop_allowance = int(4 * _mail_timeout) + 10
+
+
+# Metrics: every worker counts into its own files in one directory, and /metrics sums them
+# (prometheus_client's multiprocess mode). The variable must be set before anything imports
+# prometheus_client, so here, in the master, before the app loads. PROMETHEUS_MULTIPROC_DIR
+# names it; otherwise a fresh temporary one, removed on exit. A HUP reload reads this file
+# again and keeps the directory (the variable is set by then).
+# Only when gunicorn itself reads this file: a tool or test reading it must not turn its own
+# process's metrics into files.
+_made_metrics_dir = False
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and "gunicorn" in sys.argv[0]:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mailroom-metrics-")
+    _made_metrics_dir = True
+_metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.gettempdir())
 
 
 def _env_int(name: str, default: int) -> int:
@@ -73,6 +90,30 @@ def _flask_app(candidate):
     from flask import Flask
 
     return candidate if isinstance(candidate, Flask) else None
+
+
+def on_starting(server):
+    """Counters start at zero with each start of gunicorn: files left by an earlier run
+    (a kill -9) would otherwise be summed in."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges go with it (its counters stay: they are totals)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))
 
 
 def post_fork(server, worker):

@@ -94,6 +94,7 @@ def register_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app import metrics
     from app.admin.views import bp as admin_bp
     from app.auth.email_change_views import bp as email_change_bp
     from app.auth.views import bp as auth_bp
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(email_change_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(webhooks_bp)
+    metrics.init_app(app)
     if app.config["APP_ENV"] == "development":
         from app.dev.views import bp as dev_bp
 
