@@ -118,3 +118,58 @@ def test_webhook_verdicts_are_counted(make_app, smtp):
     assert total(after, "mailroom_bounces_total", kind="complaint", source="mailgun") >= 1
     with app.app_context():
         assert suppression.reason_for("c@example.com")
+
+
+def _metric_total(name: str, **labels) -> float:
+    """This process's own counters, read through the same exposition /metrics serves."""
+    from prometheus_client import REGISTRY, generate_latest
+
+    return total(parse(generate_latest(REGISTRY).decode()), name, **labels)
+
+
+def test_smtp_connections_count_reconnects_and_failures(make_app, make_smtp, senders):
+    from tests.smtp_server import free_port
+
+    port = free_port()  # nothing listens yet: the transport fails
+    app = make_app(MAIL_PORT=port, METRICS_TOKEN=TOKEN)
+    relay = f"127.0.0.1:{port}"
+    failed = _metric_total("mailroom_smtp_connections_total", relay=relay, outcome="failed")
+    [row_id] = queue(app, "a@example.com")
+    senders(app)
+    wait_for(
+        lambda: (
+            _metric_total("mailroom_smtp_connections_total", relay=relay, outcome="failed") > failed
+        )
+    )
+    connected = _metric_total("mailroom_smtp_connections_total", relay=relay, outcome="connected")
+    smtp = make_smtp(port=port)
+    wait_for(lambda: stored(app, row_id).status == "sent", timeout=15)
+    samples = scrape(app.test_client())
+    assert total(samples, "mailroom_smtp_connections_total", relay=relay, outcome="connected") == (
+        connected + 1
+    )
+    assert len(smtp.messages) == 1
+
+
+def test_xoauth2_token_renewals_are_counted(certs):
+    from app.mail.oauth2 import OAuth2Settings, TokenError, TokenSource
+    from tests.oauth_server import TokenEndpoint
+    from tests.provider_helpers import google_refresh
+
+    endpoint = TokenEndpoint(certs.trusted)
+    try:
+        settings = OAuth2Settings.from_config(
+            {"MAIL_TIMEOUT": 2.0, **google_refresh(endpoint, certs)}
+        )
+        renewed = _metric_total("mailroom_oauth2_token_renewals_total", outcome="renewed")
+        failed = _metric_total("mailroom_oauth2_token_renewals_total", outcome="failed")
+        source = TokenSource(settings)
+        token = source.current()
+        source.current()  # cached: no renewal
+        endpoint.refuse = ("invalid_grant", "refresh token revoked")
+        with pytest.raises(TokenError):
+            source.renew(token)
+    finally:
+        endpoint.stop()
+    assert _metric_total("mailroom_oauth2_token_renewals_total", outcome="renewed") == renewed + 1
+    assert _metric_total("mailroom_oauth2_token_renewals_total", outcome="failed") == failed + 1

@@ -22,6 +22,7 @@ from functools import cache
 import flask_mail
 from flask import current_app
 
+from app.mail import events
 from app.mail.compose import wire_address
 from app.mail.provider_replies import refuses_sender
 from app.mail.sign_in import sign_in
@@ -183,7 +184,9 @@ class SmtpTransport:
             except Withdrawn:
                 raise
             except Exception as exc:  # noqa: BLE001 - every connect failure is classified
+                events.notify("smtp_connect", relay=self.settings.relay, outcome="failed")
                 raise classify_connect_error(exc) from exc
+            events.notify("smtp_connect", relay=self.settings.relay, outcome="connected")
             self._sent_on_connection = 0
 
     def send(

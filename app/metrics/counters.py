@@ -43,6 +43,17 @@ WEBHOOK_POSTS = Counter(
     "malformed).",
     ["provider", "verdict"],
 )
+SMTP_CONNECTIONS = Counter(
+    "mailroom_smtp_connections_total",
+    "SMTP connections opened (connect, TLS, sign-in), by relay and outcome: each one after the "
+    "first is a reconnect.",
+    ["relay", "outcome"],
+)
+TOKEN_RENEWALS = Counter(
+    "mailroom_oauth2_token_renewals_total",
+    "XOAUTH2 access tokens asked of the provider's token endpoint, by outcome.",
+    ["outcome"],
+)
 # The pipeline's event names, in the words of the metric.
 OUTCOMES = {
     "sent": "sent",
@@ -66,6 +77,10 @@ def on_event(name: str, row, facts: dict) -> None:
         ENQUEUED.labels(row.template).inc()
     elif name == "requeued":
         REQUEUED.labels(row.template).inc()
+    elif name == "smtp_connect":
+        SMTP_CONNECTIONS.labels(facts["relay"], facts["outcome"]).inc()
+    elif name == "token_renewal":
+        TOKEN_RENEWALS.labels(facts["outcome"]).inc()
     if name in OUTCOMES:
         _count_outcome(OUTCOMES[name], row.template, facts)
 

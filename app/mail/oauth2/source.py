@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import jwt
 
 from app import clock
+from app.mail import events
 from app.mail.oauth2.settings import GOOGLE, OAuth2Settings
 
 # Renew this long before expiry (or at half the lifetime of a shorter-lived token): a
@@ -91,7 +92,12 @@ class TokenSource:
 
     def _renew(self) -> AccessToken:
         self.requests += 1
-        answer = self._grant()
+        try:
+            answer = self._grant()
+        except Exception:
+            events.notify("token_renewal", outcome="failed")
+            raise
+        events.notify("token_renewal", outcome="renewed")
         now = clock.utcnow()
         lifetime = int(answer.get("expires_in") or DEFAULT_LIFETIME)
         self._token = AccessToken(
