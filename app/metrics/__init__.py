@@ -12,7 +12,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.metrics import counters, views
+    from app.metrics import counters, serve, views
 
     counters.listen()
     app.register_blueprint(views.bp)
+    app.cli.add_command(serve.metrics_cli)

@@ -40,10 +40,15 @@ def metrics():
 
 
 def bearer_matches(token: str) -> bool:
-    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
-    # Constant time: how much of a guess matched must not show in the answer's timing.
+    return token_matches(request.headers.get("Authorization", ""), token)
+
+
+def token_matches(authorization: str, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time: how much of a guess
+    matched must not show in the answer's timing."""
+    scheme, _, offered = authorization.partition(" ")
     same = hmac.compare_digest(offered.strip().encode(), token.encode())
-    return scheme.lower() == "bearer" and same
+    return bool(token) and scheme.lower() == "bearer" and same
 
 
 def scrape_registry() -> CollectorRegistry:
