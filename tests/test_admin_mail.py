@@ -287,6 +287,16 @@ def test_check_page_names_the_failing_step_with_its_hint(
     assert PASSWORD not in our_log(caplog)
 
 
+def test_check_asks_about_the_admins_own_address_when_none_is_given(make_app, make_smtp):
+    """A relay that will not let this login send as MAIL_DEFAULT_SENDER refuses at RCPT TO:
+    the check always gets that far."""
+    server = make_smtp()
+    app = make_app(MAIL_PORT=server.port)
+    page = text_of(post_form(admin_client(app), "/admin/mail/check"))
+    assert f"RCPT TO:&lt;{ADMIN_EMAIL}&gt;" in page
+    assert server.messages == []
+
+
 def test_check_refuses_a_bad_recipient_address(app):
     response = post_form(admin_client(app), "/admin/mail/check", {"rcpt": "not an address"})
     assert response.status_code == 400

@@ -32,7 +32,7 @@ class TestEmailForm(FlaskForm):
 
 class CheckForm(FlaskForm):
     rcpt = EmailField(
-        "Also ask about a recipient (optional)",
+        "Recipient to ask about (default: your own address)",
         [Optional(), canonical_address],
         render_kw=_EMAIL_ATTRS,
     )

@@ -21,12 +21,12 @@ from flask import (
 from flask_login import current_user
 from jinja2 import TemplateNotFound
 
-from app.admin import access, outbox_pages, summary
+from app.admin import access, outbox_pages, summary, suppression_pages
 from app.admin.figures import COUNT_CAP, bounded_counts, outbox_figures, senders_alive
 from app.admin.forms import ActionForm, CheckForm, OutboxFilterForm, TestEmailForm
 from app.admin.masking import carries_codes, masked_mime
 from app.extensions import db, limiter
-from app.mail import outbox, send_email
+from app.mail import outbox, send_email, suppression
 from app.mail.cli import TEST_PRIORITY
 from app.mail.diagnostics import diagnose
 from app.mail.models import OutboxMessage
@@ -87,7 +87,8 @@ def check():
     if not form.validate():
         test_form = TestEmailForm(formdata=None, to=current_user.email)
         return _settings_page(test_form, form, 400)
-    diagnosis = diagnose(current_app.config, form.rcpt.data or None)
+    # RCPT TO is always tried: a relay that refuses the sender does so there, not at MAIL FROM.
+    diagnosis = diagnose(current_app.config, form.rcpt.data or current_user.email)
     return render_template("admin/check.html", diagnosis=diagnosis, form=form)
 
 
@@ -157,6 +158,40 @@ def retry(id: int):
     else:
         flash("Only a failed or expired message with its body can be retried.", "error")
     return redirect(url_for("admin.outbox_message", id=id))
+
+
+@bp.get("/mail/suppressions")
+def suppressions():
+    q = request.args.get("q", "").strip()[:320]
+    if any(ord(c) < 32 or ord(c) == 127 for c in q):
+        abort(400, "Control characters are not part of any address.")
+    before = outbox_pages.cursor(request.args.get("before", type=int))
+    page = suppression_pages.suppressed(q or None, before)
+    return render_template("admin/suppressions.html", page=page, q=q, labels=suppression.LABELS)
+
+
+@bp.get(f"/mail/suppressions/{MESSAGE_ID}")
+def suppression_entry(id: int):
+    row = db.get_or_404(suppression.Suppression, id)
+    return render_template(
+        "admin/suppression.html",
+        row=row,
+        history=suppression.history(row.address),
+        mail=suppression_pages.recent_mail(row.address),
+        labels=suppression.LABELS,
+        lift_form=ActionForm(),
+    )
+
+
+@bp.post(f"/mail/suppressions/{MESSAGE_ID}/lift")
+def lift_suppression(id: int):
+    row = db.get_or_404(suppression.Suppression, id)
+    if suppression.lift(row.address, current_user.email):
+        db.session.commit()
+        flash(f"{row.address} gets mail again.", "success")
+    else:
+        flash(f"{row.address} was not suppressed.", "error")
+    return redirect(url_for("admin.suppression_entry", id=id))
 
 
 @bp.get("/mail/previews")
