@@ -35,10 +35,14 @@ _stop_allowance = int(4 * _mail_timeout) + 10
 # again and keeps the directory (the variable is set by then).
 # Only when gunicorn itself reads this file: a tool or test reading it must not turn its own
 # process's metrics into files.
-_made_metrics_dir = False
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and "gunicorn" in sys.argv[0]:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mailroom-metrics-")
-    _made_metrics_dir = True
+    # Remembered in the environment: a HUP reload runs this file again, and on_exit must
+    # still know the directory is ours to remove.
+    os.environ["MAILROOM_MADE_METRICS_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+_made_metrics_dir = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")) and os.environ.get(
+    "MAILROOM_MADE_METRICS_DIR"
+) == os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 _metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.gettempdir())
 
 

@@ -5,6 +5,8 @@ own text parser, and matching what the SMTP server on loopback received."""
 from __future__ import annotations
 
 import http.client
+import os
+import signal
 
 import pytest
 from sqlalchemy import text
@@ -88,3 +90,33 @@ def test_metrics_sum_both_workers_and_match_the_smtp_server(
     assert len({name.split(":")[1] for name in senders}) == 2
     again = parse(fetch_metrics(server.port)[1])
     assert total(again, "mailroom_deliveries_total", outcome="sent") == sent
+
+
+def _metrics_folder_of(pid: int) -> str:
+    """The directory a worker counts into: its counters' files are mapped into its memory."""
+    with open(f"/proc/{pid}/maps") as maps:
+        paths = [line.split()[-1] for line in maps if line.rstrip().endswith(".db")]
+    return os.path.dirname(next(p for p in paths if "mailroom-metrics-" in p))
+
+
+def test_the_metrics_directory_outlives_a_reload_and_goes_on_exit(
+    database,  # noqa: F811 - the fixture imported above
+    smtp,
+    served,
+):
+    url, engine = database
+    server = served(url, smtp.port, False)
+    _enqueue(url, 3)
+    wait_for(lambda: _statuses(engine)["sent"] == 3, timeout=30)
+    with engine.connect() as conn:
+        sent_by = conn.execute(text("SELECT sender_name FROM mail_attempt")).scalars().first()
+    folder = _metrics_folder_of(int(sent_by.split(":")[1]))
+    server.signal(signal.SIGHUP)  # new workers; the old ones' counts stay in the folder
+    wait_for(lambda: "Hang up" in server.log() or "Reloading" in server.log(), timeout=30)
+    wait_for(lambda: fetch_metrics(server.port)[0] == 200, timeout=30)
+    samples = parse(fetch_metrics(server.port)[1])
+    assert total(samples, "mailroom_deliveries_total", outcome="sent") == 3
+    assert os.path.isdir(folder)
+    server.signal(signal.SIGTERM)
+    assert server.wait() == 0
+    assert not os.path.exists(folder)
