@@ -116,6 +116,9 @@ def test_an_admin_lifts_a_suppression_and_mail_is_sent_again(app, smtp, senders)
     entry = f"/admin/mail/suppressions/{_entry_id(app, 'back@example.com')}"
     listing = admin.get("/admin/mail/suppressions").text
     assert "back@example.com" in listing and "spam complaint" in listing
+    # The console's menu leads here, marked as the page shown.
+    assert 'href="/admin/mail/suppressions" aria-current="page">Suppressed' in listing
+    assert 'href="/admin/mail/suppressions"' in admin.get("/admin/mail").text
     page = admin.get(entry).text
     assert "Suppressed since" in page and f"#{before}" in page
 
