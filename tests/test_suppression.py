@@ -31,6 +31,11 @@ def _suppress(app, address: str, kind=suppression.COMPLAINT, source="ses") -> No
         db.session.commit()
 
 
+def _seen(page: str) -> str:
+    """A page's text as read: addresses carry a <wbr> where they may wrap."""
+    return page.replace("<wbr>", "")
+
+
 def _entry_id(app, address: str) -> int:
     with app.app_context():
         return db.session.scalar(
@@ -114,7 +119,7 @@ def test_an_admin_lifts_a_suppression_and_mail_is_sent_again(app, smtp, senders)
     assert stored(app, before).status == "suppressed"
     admin = admin_client(app)
     entry = f"/admin/mail/suppressions/{_entry_id(app, 'back@example.com')}"
-    listing = admin.get("/admin/mail/suppressions").text
+    listing = _seen(admin.get("/admin/mail/suppressions").text)
     assert "back@example.com" in listing and "spam complaint" in listing
     # The console's menu leads here, marked as the page shown.
     assert 'href="/admin/mail/suppressions" aria-current="page">Suppressed' in listing
@@ -125,9 +130,9 @@ def test_an_admin_lifts_a_suppression_and_mail_is_sent_again(app, smtp, senders)
     answer = post_form(admin, f"{entry}/lift", page=entry)
     assert answer.status_code == 302
     assert _suppressed(app, "back@example.com") is None
-    history = admin.get(entry).text
+    history = _seen(admin.get(entry).text)
     assert "lifted" in history and "admin@example.com" in history
-    assert "back@example.com" not in admin.get("/admin/mail/suppressions").text
+    assert "back@example.com" not in _seen(admin.get("/admin/mail/suppressions").text)
 
     [after] = queue(app, "back@example.com")
     senders(app)
