@@ -80,3 +80,15 @@ def test_malformed_posts_are_400s(mg_app):
     bad_time = mailgun_post(complaint())
     bad_time["signature"]["timestamp"] = "soon"
     assert post(mg_app, bad_time).status_code in (400, 403)
+
+
+def test_posts_are_rate_limited_per_client(make_app, smtp):
+    app = make_app(
+        MAIL_PORT=smtp.port, MAILGUN_WEBHOOK_SIGNING_KEY=MAILGUN_KEY, RATELIMIT_ENABLED=True
+    )
+    client = app.test_client()
+    answers = [client.post(URL, json={}).status_code for _ in range(601)]
+    assert answers[:600] == [401] * 600  # unsigned, each refused on its own merits
+    assert answers[600] == 429
+    other = client.post(URL, json={}, environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    assert other.status_code == 401  # another client is not held back
