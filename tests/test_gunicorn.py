@@ -146,9 +146,7 @@ def test_200_signups_deliver_200_confirmations_each_once(database, smtp, gunicor
     wait_for(lambda: len(smtp.messages) >= SIGNUPS, timeout=120)
     wait_for(lambda: _statuses(engine) == Counter(sent=SIGNUPS), timeout=30)
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(emails)
-    assert {m.message["Subject"] for m in smtp.messages} == {
-        "Finish signing up for Mailroom"
-    }
+    assert {m.message["Subject"] for m in smtp.messages} == {"Finish signing up for Mailroom"}
     _assert_each_delivered_once(smtp, SIGNUPS)
     # Senders run in each worker, after the fork, and never in the master.
     with engine.connect() as conn:
