@@ -61,12 +61,12 @@ def test_a_retry_from_a_host_whose_clock_is_behind_waits_its_backoff(make_app, m
     assert stored(app, row_id).status == "queued"
 
 
+# PostgreSQL only: SQLite lives on one host, so its clock is the process's own, faked with it.
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_worker_three_minutes_ahead_leaves_a_live_claim_alone(
     make_app, make_smtp, database_url, tmp_path
 ):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs on one host: its clock is the process's own, faked with it")
     smtp = make_smtp()
     app = make_app(MAIL_PORT=smtp.port)
     held = queue(app, "held1@example.com", "held2@example.com")
