@@ -12,7 +12,7 @@ def test_a_form_with_too_many_parts_gets_413(client):
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "What you sent is too large for the forms" in page
-    assert "<title>413 · Mailroom</title>" in page
+    assert "<title>Too much to send · Mailroom</title>" in page
 
 
 def test_an_oversized_body_to_a_view_that_never_reads_it_gets_413(client):
