@@ -1,0 +1,207 @@
+"""(g) Scale out: does the outbox drain faster with more `flask mail worker` processes?
+N messages queued on PostgreSQL, an SMTP server taking 200 ms per message (own process),
+drained by 1 worker with 1 thread, then by 4 workers with 2 threads each (real processes).
+
+    BENCH_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/scale_out.py
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import common
+from smtp_process import ServerSpec, SmtpProcess
+from soak_fleet import APP_VARIABLES
+
+from app import create_app
+from app.extensions import db
+from app.mail import outbox
+from app.mail.compose import compose
+from app.mail.models import SENT, DeliveryAttempt, OutboxMessage
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_h"
+FLASK = [str(common.ROOT / ".venv/bin/flask"), "--app", "wsgi", "mail", "worker"]
+SETUPS = ((1, 1), (4, 2))  # (processes, threads each)
+TARGET = 7.0
+DRAIN_DEADLINE = 600.0  # seconds: 160 messages one at a time take 32 s
+
+
+@dataclass(frozen=True)
+class Drain:
+    processes: int
+    threads: int
+    seconds: float  # from starting the processes to every row `sent`
+    startup: float  # from starting the processes to the first message at the server
+    per_process: list[int]  # messages each process sent, busiest first
+
+    @property
+    def senders(self) -> int:
+        return self.processes * self.threads
+
+
+def worker_env(url: str, smtp_port: int) -> dict[str, str]:
+    """Production settings through the environment only, as a deploy would give them; a
+    developer's exported MAIL_* or DATABASE_URL must not leak in."""
+    base = {k: v for k, v in os.environ.items() if not APP_VARIABLES.match(k)}
+    return {
+        **base,
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "APP_BASE_URL": "https://mailroom.example",
+        "DATABASE_URL": url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_DEFAULT_SENDER": common.SENDER,
+        "MAIL_USE_TLS": "false",
+        "MAIL_USE_SSL": "false",
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "RATELIMIT_ENABLED": "false",
+    }
+
+
+def enqueue(url: str, count: int, smtp_port: int) -> None:
+    """Empty tables and `count` queued messages, committed before any worker starts."""
+    app = common.fresh_app(common.bench_config(url, MAIL_PORT=smtp_port))
+    try:
+        with app.app_context():
+            for i in range(count):
+                outbox.enqueue(compose(f"reader{i}@example.org", "test_email"))
+            db.session.commit()
+    finally:
+        common.dispose(app)
+
+
+def start_workers(processes: int, threads: int, env: dict, log: Path) -> list[subprocess.Popen]:
+    started = []
+    with open(log, "ab") as out:
+        for _ in range(processes):
+            command = [*FLASK, "--threads", str(threads)]
+            started.append(
+                subprocess.Popen(
+                    command, cwd=common.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            )
+    return started
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """SIGTERM (the worker finishes its message and exits), SIGKILL past the deadline."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
+
+
+def sent_per_process() -> list[int]:
+    """Messages each worker process sent, from the attempt log (sender name host:pid:...)."""
+    names = db.session.scalars(
+        db.select(DeliveryAttempt.sender_name).where(DeliveryAttempt.outcome == "sent")
+    ).all()
+    return sorted(Counter(name.split(":")[1] for name in names).values(), reverse=True)
+
+
+def drain(url: str, server: SmtpProcess, count: int, processes: int, threads: int) -> Drain:
+    enqueue(url, count, server.port)
+    server.reset()
+    app = create_app(common.bench_config(url, MAIL_PORT=server.port))  # tables kept
+    log = common.scratch() / "workers.log"
+    try:
+        with app.app_context():
+            sent = db.select(db.func.count()).where(OutboxMessage.status == SENT)
+            started = time.perf_counter()
+            workers = start_workers(processes, threads, worker_env(url, server.port), log)
+            try:
+                first = common.wait_until(lambda: _alive(workers) and server.received >= 1, 120)
+                common.wait_until(lambda: _alive(workers) and server.received >= count, 600)
+                done = common.wait_until(lambda: _sent(sent) == count, 60, every=0.005)
+            finally:
+                stop_workers(workers)
+            return Drain(processes, threads, done - started, first - started, sent_per_process())
+    finally:
+        common.dispose(app)
+
+
+def _alive(workers: list[subprocess.Popen]) -> bool:
+    if ended := [w.returncode for w in workers if w.poll() is not None]:
+        raise RuntimeError(f"a worker exited with {ended}: see {common.scratch()}/workers.log")
+    return True
+
+
+def _sent(statement) -> int:
+    count = db.session.scalar(statement)
+    db.session.rollback()  # a fresh snapshot each poll
+    return count
+
+
+def report(one: Drain, many: Drain, count: int, delay: float) -> None:
+    rows = []
+    for run in (one, many):
+        ideal = count * delay / run.senders
+        rows.append(
+            [
+                f"{run.processes} x {run.threads}",
+                count,
+                run.seconds,
+                run.startup,
+                run.seconds - run.startup,
+                ideal,
+                count / run.seconds,
+                "/".join(str(n) for n in run.per_process),
+            ]
+        )
+    common.print_table(
+        [
+            "workers x threads",
+            "n",
+            "seconds",
+            "to first",
+            "after first",
+            "ideal s",
+            "msg/s",
+            "per process",
+        ],
+        rows,
+    )
+    ratio = one.seconds / many.seconds
+    steady = (one.seconds - one.startup) / (many.seconds - many.startup)
+    print(f"   ratio excluding start-up (from the first message at the server): {steady:.2f}x")
+    label = "4 x 2 vs 1 x 1, drain time from start"
+    common.verdict(label, ratio, f">= {TARGET:g}", ratio >= TARGET)
+
+
+def main() -> None:
+    args = common.arguments(__doc__, messages=160, smtp_delay_ms=200)
+    url = args.database_url or DEFAULT_URL
+    if not url.startswith("postgresql"):
+        raise SystemExit("scale_out runs on PostgreSQL: --database-url postgresql+psycopg://…")
+    common.quiet_logs()
+    common.print_header("(g) scale out: worker processes against 200 ms per message", url)
+    delay = args.smtp_delay_ms / 1000
+    results = []
+    with SmtpProcess(ServerSpec(delay=delay)) as server:
+        for processes, threads in SETUPS:
+            results.append(drain(url, server, args.messages, processes, threads))
+            if server.received != args.messages:
+                raise RuntimeError(f"the server received {server.received}/{args.messages}")
+    print(
+        f"   SMTP server: plain SMTP, {args.smtp_delay_ms} ms per message, own process; "
+        f"workers: `flask mail worker --threads T`, APP_ENV=production, default MAIL_* timings"
+    )
+    report(*results, args.messages, delay)
+
+
+if __name__ == "__main__":
+    main()
