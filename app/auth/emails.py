@@ -18,6 +18,7 @@ from app import clock
 from app.auth import codes, mail_requests, tokens
 from app.extensions import db
 from app.mail import link_to, send_email
+from app.mail.events import mask
 from app.mail.models import SUPPRESSED, OutboxMessage
 from app.models import User
 
@@ -82,7 +83,7 @@ def _answer_change_of_address(
         user.email,
         "email_change_requested",
         user_email=user.email,
-        new_email_masked=mask_address(new_email),
+        new_email_masked=mask(new_email),
         reset_url=link_to("auth.reset_request"),
     )
 
@@ -94,16 +95,10 @@ def send_email_changed_notice(user: User, old_email: str) -> None:
         "email_changed",
         sensitive=True,
         user_email=old_email,
-        new_email_masked=mask_address(user.email),
+        new_email_masked=mask(user.email),
         undo_url=link_to("email_change.undo", token=tokens.undo_token_for(user, old_email)),
         undo_in=f"{tokens.UNDO_CHANGE_MAX_AGE.days} days",
     )
-
-
-def mask_address(address: str) -> str:
-    """n***@example.com: enough for the owner to recognise, not to read off."""
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def _human(delta: timedelta) -> str:

@@ -84,16 +84,6 @@ def suppression_reason(recipient: str) -> str | None:
     return "not on MAIL_ALLOWLIST: recorded, not sent"
 
 
-def recent_count(recipient: str, since: datetime) -> int:
-    """How many emails this address was sent (or will be) since `since`."""
-    query = select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.recipient == recipient,
-        OutboxMessage.created_at >= since,
-        OutboxMessage.status != SUPPRESSED,
-    )
-    return db.session.scalar(query) or 0
-
-
 def verdict_before_send(row: Claimed, now: datetime, give_up: timedelta) -> tuple[str, str] | None:
     """(status, reason) if the message must not be sent any more, else None."""
     if row.not_after and now > row.not_after:
