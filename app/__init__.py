@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from app.db import engine_options
-from app.extensions import csrf, db, limiter, login_manager, mailer, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, mailer, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("mailroom")
@@ -79,6 +79,15 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    from app import i18n
+
+    # translations/ sits beside app/, like templates/ and static/.
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    i18n.init_app(app)
     # Import the models so that migrations and create_all see every table.
     from app import models  # noqa: F401
     from app.auth import codes, mail_requests  # noqa: F401

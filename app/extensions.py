@@ -1,5 +1,6 @@
 """The bare extension instances, bound to an app by the factory."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,3 +23,5 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # Limits are declared on the views; storage and the on/off switch come from config.
 limiter = Limiter(key_func=get_remote_address)
+# Languages: the selector and the catalogues' folder are set by the factory (app.i18n).
+babel = Babel()

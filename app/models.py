@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     # When the owner was last told "someone tried to sign up with your address".
     signup_notice_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The language chosen on the account page (app.i18n.LANGUAGES), or None: follow the browser.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     # The cookie value of the session this object was loaded or logged in with: set by
     # app.auth.sessions, never stored. Flask-Login keeps what `get_session_token()` returns in

@@ -92,10 +92,10 @@ def test_a_request_that_cannot_be_composed_is_dropped_without_blocking_others(ap
 
     real = emails.send_signup_email
 
-    def broken_for_one(address, code_id=None):
+    def broken_for_one(address, code_id=None, locale=None):
         if address == "bad@example.com":
             raise RuntimeError("template exploded")
-        return real(address, code_id)
+        return real(address, code_id, locale)
 
     monkeypatch.setattr(emails, "send_signup_email", broken_for_one)
     with app.app_context():

@@ -40,7 +40,7 @@ def test_signup_then_choose_password_then_log_in(app, client, smtp, senders):
 
     mail = wait_for_mail(smtp, "ada@example.com", "Finish signing up")
     assert mail.rcpt_tos == ["ada@example.com"]
-    assert "48 hours" in text_part(mail) and "48 hours" in html_part(mail)
+    assert "2 days" in text_part(mail) and "2 days" in html_part(mail)
     link = link_in(mail, "/confirm/")
     assert link.startswith("https://mailroom.example/confirm/")
     assert link in html_part(mail)

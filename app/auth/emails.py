@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, i18n
 from app.auth import codes, mail_requests, tokens
 from app.extensions import db
 from app.mail import link_to, send_email
@@ -35,25 +35,34 @@ STRANGER_TEMPLATES = (
 
 
 def answer_request(
-    kind: str, address: str, user_id: int | None = None, code_id: int | None = None
+    kind: str,
+    address: str,
+    user_id: int | None = None,
+    code_id: int | None = None,
+    locale: str | None = None,
 ) -> None:
-    """Queue the email this request calls for, if any (in the caller's transaction)."""
+    """Queue the email this request calls for, if any (in the caller's transaction), in the
+    language of the page that asked unless the recipient chose one."""
     user = db.session.scalar(select(User).where(User.email == address))
     if kind == mail_requests.CHANGE_EMAIL:
-        _answer_change_of_address(db.session.get(User, user_id), address, user, code_id)
+        _answer_change_of_address(db.session.get(User, user_id), address, user, code_id, locale)
     elif kind in (mail_requests.SIGNUP, mail_requests.RESEND):
         if user is not None and user.is_confirmed:
-            send_already_registered_email(user)
+            send_already_registered_email(user, locale)
         else:
             # No account, or one made before sign-up was email-first and never confirmed:
             # the link lets the mailbox owner choose the password and complete it.
-            send_signup_email(address, code_id)
+            send_signup_email(address, code_id, locale)
     elif kind == mail_requests.RESET and user is not None:
-        send_password_reset_email(user, code_id)
+        send_password_reset_email(user, code_id, locale)
 
 
 def _answer_change_of_address(
-    user: User | None, new_email: str, owner: User | None, code_id: int | None
+    user: User | None,
+    new_email: str,
+    owner: User | None,
+    code_id: int | None,
+    locale: str | None,
 ) -> None:
     """The link goes to the new address; if another account has it, its owner is told
     instead. The account's own address hears of the request either way, so its owner learns
@@ -64,6 +73,7 @@ def _answer_change_of_address(
         _send_capped(
             owner.email,
             "address_in_use",
+            language=i18n.for_recipient(owner.locale, locale),
             user_email=owner.email,
             reset_url=link_to("auth.reset_request"),
         )
@@ -71,17 +81,19 @@ def _answer_change_of_address(
         _send_capped(
             new_email,
             "change_email",
+            language=i18n.for_recipient(user.locale, locale),
             code_id=code_id,
             bound_to=tokens.fingerprint(user),
             user_email=new_email,
             confirm_url=link_to(
                 "email_change.confirm", token=tokens.change_token_for(user, new_email)
             ),
-            expires_in=_human(tokens.CHANGE_EMAIL_MAX_AGE),
+            expires_in=tokens.CHANGE_EMAIL_MAX_AGE,
         )
     send_email(
         user.email,
         "email_change_requested",
+        language=i18n.for_recipient(user.locale, locale),
         user_email=user.email,
         new_email_masked=mask(new_email),
         reset_url=link_to("auth.reset_request"),
@@ -93,17 +105,13 @@ def send_email_changed_notice(user: User, old_email: str) -> None:
     send_email(
         old_email,
         "email_changed",
+        language=i18n.for_recipient(user.locale),
         sensitive=True,
         user_email=old_email,
         new_email_masked=mask(user.email),
         undo_url=link_to("email_change.undo", token=tokens.undo_token_for(user, old_email)),
-        undo_in=f"{tokens.UNDO_CHANGE_MAX_AGE.days} days",
+        undo_in=tokens.UNDO_CHANGE_MAX_AGE,
     )
-
-
-def _human(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 def _cap_reason(address: str) -> str | None:
@@ -133,20 +141,23 @@ def _send_capped(
     return send_email(to, template, suppress=reason, sensitive=True, code=code, **kwargs)
 
 
-def send_signup_email(address: str, code_id: int | None = None) -> OutboxMessage:
+def send_signup_email(
+    address: str, code_id: int | None = None, locale: str | None = None
+) -> OutboxMessage:
     token = tokens.confirm_token_for(address)
     return _send_capped(
         address,
         "confirm_email",
+        language=i18n.for_recipient(None, locale),
         code_id=code_id,
         bound_to=codes.SIGNUP_BINDING,
         user_email=address,
         confirm_url=link_to("auth.confirm", token=token),
-        expires_in=_human(tokens.CONFIRM_MAX_AGE),
+        expires_in=tokens.CONFIRM_MAX_AGE,
     )
 
 
-def send_already_registered_email(user: User) -> OutboxMessage | None:
+def send_already_registered_email(user: User, locale: str | None = None) -> OutboxMessage | None:
     """Tell the owner someone tried to sign up with their address (at most once a day)."""
     now = clock.utcnow()
     if user.signup_notice_at and now - user.signup_notice_at < SIGNUP_NOTICE_EVERY:
@@ -154,6 +165,7 @@ def send_already_registered_email(user: User) -> OutboxMessage | None:
     row = _send_capped(
         user.email,
         "already_registered",
+        language=i18n.for_recipient(user.locale, locale),
         user_email=user.email,
         login_url=link_to("auth.login"),
         reset_url=link_to("auth.reset_request"),
@@ -163,27 +175,30 @@ def send_already_registered_email(user: User) -> OutboxMessage | None:
     return row
 
 
-def send_password_reset_email(user: User, code_id: int | None = None) -> OutboxMessage:
+def send_password_reset_email(
+    user: User, code_id: int | None = None, locale: str | None = None
+) -> OutboxMessage:
     # The mail must never arrive after its link has died: not_after is the link's expiry.
     expires_at = clock.utcnow() + tokens.RESET_MAX_AGE
     return _send_capped(
         user.email,
         "reset_password",
+        language=i18n.for_recipient(user.locale, locale),
         code_id=code_id,
         bound_to=tokens.fingerprint(user),
         not_after=expires_at,
         user_email=user.email,
         reset_url=link_to("auth.reset_password", token=tokens.reset_token_for(user)),
-        expires_in=_human(tokens.RESET_MAX_AGE),
+        expires_in=tokens.RESET_MAX_AGE,
     )
 
 
 def send_password_changed_email(user: User) -> None:
-    changed_at = clock.utcnow().strftime("%d %B %Y at %H:%M UTC")
     send_email(
         user.email,
         "password_changed",
+        language=i18n.for_recipient(user.locale),
         user_email=user.email,
-        changed_at=changed_at,
+        changed_at=clock.utcnow(),
         reset_url=link_to("auth.reset_request"),
     )

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import DateTime, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
+from app import clock, i18n
 from app.extensions import db
 
 log = logging.getLogger("mailroom.auth")
@@ -40,6 +40,9 @@ class AccountMailRequest(db.Model):
     user_id: Mapped[int | None] = mapped_column(Integer)
     # The emailed code made for the browser that asked (app.auth.codes), if any.
     code_id: Mapped[int | None] = mapped_column(Integer)
+    # The language of the page that asked: the email is written in it (unless the
+    # address's owner chose another), so a pending sign-up reads its mail in its language.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow)
 
 
@@ -50,7 +53,12 @@ def record(
     if kind not in KINDS:
         raise ValueError(f"unknown account mail request {kind!r}")
     request = AccountMailRequest(
-        kind=kind, address=address, user_id=user_id, code_id=code_id, created_at=clock.utcnow()
+        kind=kind,
+        address=address,
+        user_id=user_id,
+        code_id=code_id,
+        locale=i18n.current(),
+        created_at=clock.utcnow(),
     )
     db.session.add(request)
     db.session.commit()
@@ -68,7 +76,7 @@ def resolve_due(limit: int = RESOLVE_BATCH) -> int:
     return len(taken)
 
 
-def _take(limit: int) -> list[tuple[int, str, str]]:
+def _take(limit: int) -> list[tuple]:
     """Delete and return the oldest requests in one statement: two senders never take the
     same one (PostgreSQL skips rows another holds; SQLite serialises writers)."""
     table = AccountMailRequest.__table__
@@ -78,7 +86,14 @@ def _take(limit: int) -> list[tuple[int, str, str]]:
     statement = (
         delete(table)
         .where(table.c.id.in_(pick.scalar_subquery()))
-        .returning(table.c.id, table.c.kind, table.c.address, table.c.user_id, table.c.code_id)
+        .returning(
+            table.c.id,
+            table.c.kind,
+            table.c.address,
+            table.c.user_id,
+            table.c.code_id,
+            table.c.locale,
+        )
     )
     return sorted(db.session.execute(statement).all())
 
@@ -89,10 +104,10 @@ def _resolve_one(request) -> None:
     and never takes the others of its batch with it."""
     from app.auth import emails
 
-    _, kind, address, user_id, code_id = request
+    _, kind, address, user_id, code_id, locale = request
     try:
         with db.session.begin_nested():
-            emails.answer_request(kind, address, user_id, code_id)
+            emails.answer_request(kind, address, user_id, code_id, locale)
     except Exception:  # noqa: BLE001 - one bad request must not block the rest
         log.exception("account mail request %s could not be resolved; dropped", kind)
 

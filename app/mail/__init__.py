@@ -24,6 +24,7 @@ def send_email(
     suppress: str | None = None,
     sensitive: bool = False,
     extra_headers: dict[str, str] | None = None,
+    language: str | None = None,
     **context,
 ) -> OutboxMessage:
     """Queue `template` for `to` in the current transaction; the caller commits.
@@ -31,9 +32,10 @@ def send_email(
     With `suppress` (why it must not go out: a cap reached, say), or to an address on the
     suppression list, the message is recorded as suppressed with the reason, so an admin
     sees what was not sent and why; no live link is kept. A `sensitive` message (live links)
-    loses its body in the statement that marks it sent.
+    loses its body in the statement that marks it sent. The email is written in `language`
+    (app.i18n.for_recipient), or the current page's.
     """
-    mail = compose(to, template, extra_headers=extra_headers, **context)
+    mail = compose(to, template, extra_headers=extra_headers, language=language, **context)
     return outbox.enqueue(
         mail, not_after=not_after, priority=priority, sensitive=sensitive, suppress=suppress
     )

@@ -22,6 +22,8 @@ from flask import current_app
 from flask_mail import BadHeaderError
 from jinja2 import Template
 
+from app import i18n
+
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 # RFC 5322 field names: printable ASCII without ":" (so no line break, no second header).
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
@@ -71,9 +73,18 @@ def compose(
     template: str,
     *,
     extra_headers: dict[str, str] | None = None,
+    language: str | None = None,
     **context,
 ) -> ComposedMail:
-    """Render both parts of `template` for `to` and build the message's final bytes."""
+    """Render both parts of `template` for `to`, in `language` (else the current page's),
+    and build the message's final bytes."""
+    with i18n.speaking(language or i18n.current()):
+        return _compose(to, template, extra_headers, context)
+
+
+def _compose(
+    to: str, template: str, extra_headers: dict[str, str] | None, context: dict
+) -> ComposedMail:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     _require_bare_address(to)
     _refuse_reserved(extra_headers or {})
