@@ -9,6 +9,8 @@ limits that were hit (app/rate_wait.py), on the page and in Retry-After.
 from __future__ import annotations
 
 from flask import Flask, Response, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,24 +18,31 @@ from werkzeug.exceptions import HTTPException
 from app.rate_wait import seconds_to_wait, wait_in_words
 
 # status: (what happened, what to do)
+# Lazy: each page is worded in the language of the request it answers.
 PAGES = {
-    400: ("This request was not understood", "Go back and try again."),
-    403: ("You can't open this page", "This page needs rights your account does not have."),
-    404: ("Page not found", "There is no page here. The link may be old or mistyped."),
-    405: ("This page can't be used that way", "Go back and use its links or buttons."),
-    413: (
-        "Too much to send",
-        "What you sent is too large for the forms on this site. Go back and try again.",
+    400: (_l("This request was not understood"), _l("Go back and try again.")),
+    403: (
+        _l("You can't open this page"),
+        _l("This page needs rights your account does not have."),
     ),
-    500: ("Something went wrong on our side", "It was not something you did. Try again soon."),
+    404: (_l("Page not found"), _l("There is no page here. The link may be old or mistyped.")),
+    405: (_l("This page can't be used that way"), _l("Go back and use its links or buttons.")),
+    413: (
+        _l("Too much to send"),
+        _l("What you sent is too large for the forms on this site. Go back and try again."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("It was not something you did. Try again soon."),
+    ),
 }
-FALLBACK = ("Something went wrong", "Go back and try again.")
-ADMINS_ONLY = ("Only admins can open this page", "This page is for admins.")
+FALLBACK = (_l("Something went wrong"), _l("Go back and try again."))
+ADMINS_ONLY = (_l("Only admins can open this page"), _l("This page is for admins."))
 FORM_EXPIRED = (
-    "This form has expired",
-    "Your form expired or came from another site. Go back, reload and try again.",
+    _l("This form has expired"),
+    _l("Your form expired or came from another site. Go back, reload and try again."),
 )
-TOO_MANY = "Too many tries"
+TOO_MANY = _l("Too many tries")
 
 
 def register(app: Flask) -> None:
@@ -45,7 +54,10 @@ def register(app: Flask) -> None:
     def rate_limited(error: RateLimitExceeded) -> Response:
         seconds = seconds_to_wait(error)
         wait = wait_in_words(seconds)
-        message = f"You have tried this too often in a short time. Wait {wait}, then try again."
+        message = _(
+            "You have tried this too often in a short time. Wait %(wait)s, then try again.",
+            wait=wait,
+        )
         response = _page(429, TOO_MANY, message)
         response.headers["Retry-After"] = str(seconds)
         return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 
+from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 
 from app.extensions import limiter
@@ -30,11 +31,10 @@ def seconds_to_wait(error: RateLimitExceeded) -> int:
 
 
 def wait_in_words(seconds: int) -> str:
-    """The wait as a person says it (42 seconds, 3 minutes, 2 hours), rounded up."""
+    """The wait as a person says it (42 seconds, 3 minutes, 2 hours), rounded up, in the
+    page's language."""
     if seconds < 60:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     if seconds < 3600:
-        minutes = math.ceil(seconds / 60)
-        return "1 minute" if minutes == 1 else f"{minutes} minutes"
-    hours = math.ceil(seconds / 3600)
-    return "1 hour" if hours == 1 else f"{hours} hours"
+        return ngettext("%(num)d minute", "%(num)d minutes", math.ceil(seconds / 60))
+    return ngettext("%(num)d hour", "%(num)d hours", math.ceil(seconds / 3600))

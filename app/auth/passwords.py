@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 MIN_LENGTH = 8
@@ -14,14 +15,14 @@ MAX_LENGTH = 1024
 
 
 def policy_problem(password: str | None) -> str | None:
-    """Why this password cannot be used, or None."""
+    """Why this password cannot be used (in the page's language), or None."""
     password = password or ""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(num)d characters.", num=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(num)d characters.", num=MAX_LENGTH)
     if not password.strip():
-        return "A password cannot be only spaces."
+        return _("A password cannot be only spaces.")
     return None
 
 
