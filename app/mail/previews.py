@@ -1,14 +1,16 @@
 """Email previews: sample data for every template, rendered by the real composer.
 
 Each template in templates/email/ (except the `_layout` shells) needs an entry in
-SAMPLES, with the same context its sender passes; a test fails for any without.
-Nothing here is queued or sent.
+SAMPLES, with the same context its sender passes (lifetimes as timedeltas, moments as
+datetimes, so they show formatted in the preview's language); a test fails for any without.
+Nothing here is queued or sent. Previews speak the language of the page showing them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from flask import current_app
@@ -19,13 +21,17 @@ SAMPLE_ADDRESS = "ada.lovelace@example.com"
 # Looks like a token, works as none: a preview must never carry a live link.
 SAMPLE_TOKEN = "preview-sample-token-not-valid"  # noqa: S105 - not a secret
 SAMPLE_CODE = "ABCD-EFGH"
+# Naive UTC, as clock.utcnow() gives: the template formats it in the reader's language.
+SAMPLE_MOMENT = datetime(2026, 11, 21, 8, 40)
+# The lifetimes are app.auth.tokens' own, written out: mail/ sits below auth/ and imports
+# nothing from it.
 
 
 def _confirm_email() -> dict:
     return {
         "user_email": SAMPLE_ADDRESS,
         "confirm_url": link_to("auth.confirm", token=SAMPLE_TOKEN),
-        "expires_in": "48 hours",
+        "expires_in": timedelta(hours=48),
         "code": SAMPLE_CODE,
     }
 
@@ -42,7 +48,7 @@ def _reset_password() -> dict:
     return {
         "user_email": SAMPLE_ADDRESS,
         "reset_url": link_to("auth.reset_password", token=SAMPLE_TOKEN),
-        "expires_in": "1 hour",
+        "expires_in": timedelta(hours=1),
         "code": SAMPLE_CODE,
     }
 
@@ -50,7 +56,7 @@ def _reset_password() -> dict:
 def _password_changed() -> dict:
     return {
         "user_email": SAMPLE_ADDRESS,
-        "changed_at": "21 November 2026 at 08:40 UTC",
+        "changed_at": SAMPLE_MOMENT,
         "reset_url": link_to("auth.reset_request"),
     }
 
@@ -59,7 +65,7 @@ def _change_email() -> dict:
     return {
         "user_email": "ada@new.example.com",
         "confirm_url": link_to("email_change.confirm", token=SAMPLE_TOKEN),
-        "expires_in": "24 hours",
+        "expires_in": timedelta(hours=24),
         "code": SAMPLE_CODE,
     }
 
@@ -81,7 +87,7 @@ def _email_changed() -> dict:
         "user_email": SAMPLE_ADDRESS,
         "new_email_masked": "a***@new.example.com",
         "undo_url": link_to("email_change.undo", token=SAMPLE_TOKEN),
-        "undo_in": "7 days",
+        "undo_in": timedelta(days=7),
     }
 
 
