@@ -12,10 +12,12 @@ from email.header import decode_header, make_header
 from email.utils import parseaddr
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from app import clock
+from app.admin.forms import STATUS_LABELS
 from app.admin.masking import carries_codes, mask_secrets
 from app.extensions import db
 from app.mail import hints
@@ -188,26 +190,34 @@ class Outcome:
 def delivery_outcome(row: OutboxMessage, senders_alive: bool) -> Outcome:
     """Where this message stands, in one line, with a hint when something is wrong."""
     if row.status == SENT:
-        return Outcome("ok", f"delivered to {row.relay} — {row.smtp_reply}")
+        return Outcome(
+            "ok", _("delivered to %(relay)s — %(reply)s", relay=row.relay, reply=row.smtp_reply)
+        )
     if row.status in (FAILED, EXPIRED):
-        return Outcome("failed", f"{row.status}: {row.last_error}", _hint(row))
+        status = STATUS_LABELS[row.status]
+        headline = _("%(status)s: %(error)s", status=status, error=row.last_error)
+        return Outcome("failed", headline, _hint(row))
     if row.status == SUPPRESSED:
-        return Outcome("failed", f"suppressed, not sent: {row.last_error}")
+        return Outcome("failed", _("suppressed, not sent: %(error)s", error=row.last_error))
     refresh = _refresh_interval(row)
     if row.status == SENDING:
-        return Outcome("waiting", "being delivered now…", refresh_s=refresh)
+        return Outcome("waiting", _("being delivered now…"), refresh_s=refresh)
     if not senders_alive:
         return Outcome(
             "waiting",
-            "queued, but no sender is running",
-            "Start the senders: `flask mail worker`, or MAIL_SENDER_THREADS above 0 in the "
-            "web processes. The message waits in the outbox until then.",
+            _("queued, but no sender is running"),
+            _(
+                "Start the senders: %(command)s, or %(setting)s above 0 in the web processes. "
+                "The message waits in the outbox until then.",
+                command="`flask mail worker`",
+                setting="MAIL_SENDER_THREADS",
+            ),
             refresh,
         )
     if row.last_error:
-        headline = f"not delivered yet: {row.last_error}; trying again"
+        headline = _("not delivered yet: %(error)s; trying again", error=row.last_error)
         return Outcome("waiting", headline, _hint(row), refresh)
-    return Outcome("waiting", "queued: waiting for a sender to pick it up", refresh_s=refresh)
+    return Outcome("waiting", _("queued: waiting for a sender to pick it up"), refresh_s=refresh)
 
 
 def _hint(row: OutboxMessage) -> str:

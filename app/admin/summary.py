@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.mail import relay_state
 from app.mail.diagnostics import security_mode
 from app.mail.oauth2.settings import summary_rows as oauth2_summary_rows
@@ -14,23 +16,41 @@ def settings_rows(config) -> list[tuple[str, str]]:
     s = SmtpSettings.from_config(config)
     allowlist = config.get("MAIL_ALLOWLIST") or []
     return [
-        ("Server (MAIL_SERVER)", s.server),
-        ("Port (MAIL_PORT)", str(s.port)),
-        ("Security (MAIL_USE_TLS / MAIL_USE_SSL)", _security(s)),
-        ("Certificate verification (MAIL_TLS_VERIFY)", "on" if s.tls_verify else "OFF"),
-        ("CA file (MAIL_CA_FILE)", s.ca_file or "the system's trusted CAs"),
-        ("Username (MAIL_USERNAME)", s.username or "not set"),
-        ("Password (MAIL_PASSWORD)", "set" if s.password else "not set"),
-        ("Sender (MAIL_DEFAULT_SENDER)", config.get("MAIL_DEFAULT_SENDER") or "not set"),
+        (_("Server (%(setting)s)", setting="MAIL_SERVER"), s.server),
+        (_("Port (%(setting)s)", setting="MAIL_PORT"), str(s.port)),
+        (_("Security (%(setting)s)", setting="MAIL_USE_TLS / MAIL_USE_SSL"), _security(s)),
         (
-            "Allowlist (MAIL_ALLOWLIST)",
-            ", ".join(allowlist) if allowlist else "none: every address is mailed",
+            _("Certificate verification (%(setting)s)", setting="MAIL_TLS_VERIFY"),
+            _("on") if s.tls_verify else _("OFF"),
         ),
-        ("Sender threads here (MAIL_SENDER_THREADS)", str(config.get("MAIL_SENDER_THREADS"))),
-        ("Timeout per SMTP step (MAIL_TIMEOUT)", f"{s.timeout:g} s"),
+        (
+            _("CA file (%(setting)s)", setting="MAIL_CA_FILE"),
+            s.ca_file or _("the system's trusted CAs"),
+        ),
+        (_("Username (%(setting)s)", setting="MAIL_USERNAME"), s.username or _("not set")),
+        (
+            _("Password (%(setting)s)", setting="MAIL_PASSWORD"),
+            _("set") if s.password else _("not set"),
+        ),
+        (
+            _("Sender (%(setting)s)", setting="MAIL_DEFAULT_SENDER"),
+            config.get("MAIL_DEFAULT_SENDER") or _("not set"),
+        ),
+        (
+            _("Allowlist (%(setting)s)", setting="MAIL_ALLOWLIST"),
+            ", ".join(allowlist) if allowlist else _("none: every address is mailed"),
+        ),
+        (
+            _("Sender threads here (%(setting)s)", setting="MAIL_SENDER_THREADS"),
+            str(config.get("MAIL_SENDER_THREADS")),
+        ),
+        (
+            _("Timeout per SMTP step (%(setting)s)", setting="MAIL_TIMEOUT"),
+            _("%(seconds)s s", seconds=format(s.timeout, "g")),
+        ),
         *oauth2_summary_rows(config),
         *fallback_summary_rows(config),
-        ("Relay in use", _relay_in_use(config)),
+        (_("Relay in use"), _relay_in_use(config)),
     ]
 
 
@@ -38,13 +58,24 @@ def _relay_in_use(config) -> str:
     """The primary, or the fallback since when and why (as the senders last recorded it)."""
     now = relay_state.in_use(config)
     if now.role == relay_state.PRIMARY:
-        return f"{now.relay} (the primary)"
-    since = f"{now.since:%Y-%m-%d %H:%M} UTC" if now.since else "a while"
-    return f"{now.relay}, the fallback, since {since}: the primary failed ({now.reason})"
+        return _("%(relay)s (the primary)", relay=now.relay)
+    if now.since is None:
+        return _(
+            "%(relay)s, the fallback, for a while: the primary failed (%(reason)s)",
+            relay=now.relay,
+            reason=now.reason,
+        )
+    return _(
+        "%(relay)s, the fallback, since %(since)s: the primary failed (%(reason)s)",
+        relay=now.relay,
+        since=now.since.strftime("%Y-%m-%d %H:%M UTC"),
+        reason=now.reason,
+    )
 
 
 def _security(settings: SmtpSettings) -> str:
     mode = security_mode(settings)
     if mode == "none":
-        return "none: mail and any password travel in clear"
-    return mode
+        return _("none: mail and any password travel in clear")
+    # security_mode() is logged in English: only its words on the page change.
+    return _("implicit TLS") if mode == "implicit TLS" else mode

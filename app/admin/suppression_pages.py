@@ -5,14 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
+from app.mail import suppression
 from app.mail.models import OutboxMessage
 from app.mail.suppression import Suppression
 
 PER_PAGE = 50
 RECENT_MAIL = 10
+# Each kind of entry in the page's words. suppression.LABELS stays English: its words are
+# stored in the outbox's last_error and logged.
+KIND_LABELS = {
+    suppression.HARD_BOUNCE: _l("hard bounce at RCPT TO"),
+    suppression.BOUNCE: _l("bounce reported by the sending service"),
+    suppression.COMPLAINT: _l("spam complaint"),
+    suppression.SOFT_BOUNCE: _l("soft bounce"),
+    suppression.LIFTED: _l("lifted"),
+}
+
+
+def kind_labels() -> dict[str, str]:
+    """KIND_LABELS, with the English words for any kind added since."""
+    return {**suppression.LABELS, **KIND_LABELS}
 
 
 @dataclass

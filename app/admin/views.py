@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import TemplateNotFound
 
@@ -96,7 +97,7 @@ def check():
 def outbox_list():
     form = OutboxFilterForm(request.args)
     if not form.validate():
-        abort(400, "That status or address filter is not valid.")
+        abort(400, _("That status or address filter is not valid."))
     before = outbox_pages.cursor(request.args.get("before", type=int))
     after = outbox_pages.cursor(request.args.get("after", type=int))
     page = outbox_pages.find_messages(form.status.data, form.q.data, before, after)
@@ -132,7 +133,7 @@ def outbox_html(id: int):
     row = db.get_or_404(OutboxMessage, id)
     html = outbox_pages.message_parts(row).html
     if html is None:
-        abort(404, "This message has no HTML part (or its body was purged).")
+        abort(404, _("This message has no HTML part (or its body was purged)."))
     return _framed_email(html)
 
 
@@ -141,7 +142,7 @@ def outbox_raw(id: int):
     """The message as sent (an .eml file), its live links and codes masked."""
     row = db.get_or_404(OutboxMessage, id)
     if row.mime is None:
-        abort(404, "The body of this message is gone: only its record remains.")
+        abort(404, _("The body of this message is gone: only its record remains."))
     raw = masked_mime(row.mime, codes=carries_codes(row.template))
     response = Response(raw, mimetype="message/rfc822")
     response.headers["Content-Disposition"] = f'attachment; filename="message-{id}.eml"'
@@ -154,9 +155,9 @@ def retry(id: int):
     row = db.get_or_404(OutboxMessage, id)
     if outbox.requeue(row):
         db.session.commit()
-        flash(f"Message #{id} is queued again.", "success")
+        flash(_("Message #%(id)s is queued again.", id=id), "success")
     else:
-        flash("Only a failed or expired message with its body can be retried.", "error")
+        flash(_("Only a failed or expired message with its body can be retried."), "error")
     return redirect(url_for("admin.outbox_message", id=id))
 
 
@@ -164,10 +165,12 @@ def retry(id: int):
 def suppressions():
     q = request.args.get("q", "").strip()[:320]
     if any(ord(c) < 32 or ord(c) == 127 for c in q):
-        abort(400, "Control characters are not part of any address.")
+        abort(400, _("Control characters are not part of any address."))
     before = outbox_pages.cursor(request.args.get("before", type=int))
     page = suppression_pages.suppressed(q or None, before)
-    return render_template("admin/suppressions.html", page=page, q=q, labels=suppression.LABELS)
+    return render_template(
+        "admin/suppressions.html", page=page, q=q, labels=suppression_pages.kind_labels()
+    )
 
 
 @bp.get(f"/mail/suppressions/{MESSAGE_ID}")
@@ -178,7 +181,7 @@ def suppression_entry(id: int):
         row=row,
         history=suppression.history(row.address),
         mail=suppression_pages.recent_mail(row.address),
-        labels=suppression.LABELS,
+        labels=suppression_pages.kind_labels(),
         lift_form=ActionForm(),
     )
 
@@ -188,9 +191,9 @@ def lift_suppression(id: int):
     row = db.get_or_404(suppression.Suppression, id)
     if suppression.lift(row.address, current_user.email):
         db.session.commit()
-        flash(f"{row.address} gets mail again.", "success")
+        flash(_("%(address)s gets mail again.", address=row.address), "success")
     else:
-        flash(f"{row.address} was not suppressed.", "error")
+        flash(_("%(address)s was not suppressed.", address=row.address), "error")
     return redirect(url_for("admin.suppression_entry", id=id))
 
 
@@ -217,11 +220,11 @@ def preview_html(name: str):
 
 def _preview_or_404(name: str):
     if name not in SAMPLES or name not in template_names():
-        abort(404, "There is no email template by that name.")
+        abort(404, _("There is no email template by that name."))
     try:
         return render_preview(name)
     except TemplateNotFound:
-        abort(404, f"The {name} template has only one of its .txt and .html parts.")
+        abort(404, _("The %(name)s template has only one of its .txt and .html parts.", name=name))
 
 
 def _framed_email(html: str) -> Response:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from app.dev import reading
 from app.mail.catcher import SUFFIX
 
@@ -105,7 +107,7 @@ def _summary(path: Path) -> Summary:
     headers = dict((name.lower(), value) for name, value in reversed(reading.read_headers(start)))
     return Summary(
         id=path.stem,
-        subject=headers.get("subject") or "(no subject)",
+        subject=headers.get("subject") or _("(no subject)"),
         sender=headers.get("from", ""),
         to=headers.get("to", ""),
         received_at=_received_at(path.stem),

@@ -18,6 +18,8 @@ from email.policy import compat32
 from email.policy import default as default_policy
 from html.parser import HTMLParser
 
+from flask_babel import gettext as _
+
 # A page shows this much of a part; the raw source always has all of it (a 20 MB message
 # would otherwise take the browser with it).
 SHOWN_TEXT_LIMIT = 256 * 1024
@@ -61,12 +63,12 @@ def read(raw: bytes) -> ReadMessage:
     message = message_from_bytes(raw, policy=compat32)
     headers = [(_clean(name), header_text(name, value)) for name, value in message.raw_items()]
     found = ReadMessage(subject="", headers=headers)
-    found.subject = found.header("Subject") or "(no subject)"
+    found.subject = found.header("Subject") or _("(no subject)")
     found.text = _first_part(message, "text/plain", SHOWN_TEXT_LIMIT, found.notes)
     found.html = _first_part(message, "text/html", SHOWN_HTML_LIMIT, found.notes)
     found.links = _links(found.text, found.html)
     if found.text is None and found.html is None:
-        found.notes.append("This message has no text or HTML part to show: see its raw source.")
+        found.notes.append(_("This message has no text or HTML part to show: see its raw source."))
     return found
 
 
@@ -112,14 +114,22 @@ def _part_text(part: Message, limit: int, notes: list[str]) -> str:
     except (LookupError, ValueError):  # unknown, not a text codec, or not a name at all
         name = _clean(charset)[:60]
         notes.append(
-            f"A part names the charset {name}, which is unknown here: it is shown as UTF-8."
+            _(
+                "A part names the charset %(charset)s, which is unknown here: it is shown as "
+                "UTF-8.",
+                charset=name,
+            )
         )
         text = payload.decode("utf-8", "replace")
     if len(text) > limit:
         size, shown = f"{len(text):,}", f"{limit:,}"
         notes.append(
-            f"A part is {size} characters long: the first {shown} are shown. "
-            "The raw source has all of it."
+            _(
+                "A part is %(size)s characters long: the first %(shown)s are shown. "
+                "The raw source has all of it.",
+                size=size,
+                shown=shown,
+            )
         )
         text = text[:limit]
     return _clean(text)

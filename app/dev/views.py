@@ -5,6 +5,8 @@ URL with a sandboxing policy and shown in a sandboxed frame, so no script in it 
 """
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.dev import mailbox, reading
 from app.dev.runner import run_dev
@@ -77,14 +79,17 @@ def message_raw(message_id: str):
 def delete(message_id: str):
     if not mailbox.delete(mailbox_folder(current_app), message_id):
         abort(404)
-    flash("The message is deleted.", "success")
+    flash(_("The message is deleted."), "success")
     return redirect(url_for("dev.mailbox_list"))
 
 
 @bp.post("/mailbox/clear")
 def clear():
     count = mailbox.clear(mailbox_folder(current_app))
-    flash(f"Deleted {count} caught message(s).", "success")
+    flash(
+        ngettext("Deleted %(num)d caught message.", "Deleted %(num)d caught messages.", count),
+        "success",
+    )
     return redirect(url_for("dev.mailbox_list"))
 
 

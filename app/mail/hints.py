@@ -7,109 +7,118 @@ particular providers give are in provider_replies.py, token failures in token_hi
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.mail import provider_replies, token_hints
 from app.mail.transport import SmtpSettings
 
-NOTHING_LISTENING = (
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark only"
+    """Marks a hint for translation; render() translates it when it is shown, so the
+    constants stay English (and comparable) and `flask mail check` speaks English."""
+    return message
+
+
+NOTHING_LISTENING = N_(
     "Nothing is listening at {relay}: the connection was refused. Check MAIL_SERVER and "
     "MAIL_PORT (587 is the usual submission port with STARTTLS, 465 with implicit TLS), "
     "and that no firewall rejects the connection."
 )
-TIMEOUT = (
+TIMEOUT = N_(
     "{relay} did not answer within MAIL_TIMEOUT ({timeout:g} s). A firewall may be silently "
     "dropping the connection (many hosting providers block outgoing ports 25 and 587), or "
     "the server is overloaded."
 )
-HOST_NOT_FOUND = (
+HOST_NOT_FOUND = N_(
     "The host name {server!r} could not be resolved. Check the spelling of MAIL_SERVER and "
     "that this machine can resolve public names (DNS)."
 )
-EXPECTS_IMPLICIT_TLS = (
+EXPECTS_IMPLICIT_TLS = N_(
     "The server said nothing in clear but completed a TLS handshake: {relay} expects TLS "
     "from the first byte (implicit TLS, usually port 465). Set MAIL_USE_SSL=true and "
     "MAIL_USE_TLS=false, or set MAIL_PORT to the server's STARTTLS port (usually 587)."
 )
-SPEAKS_PLAIN = (
+SPEAKS_PLAIN = N_(
     "The server answered in plain text, not TLS: {relay} speaks plain SMTP with STARTTLS "
     "(usually ports 587 and 25). Set MAIL_USE_SSL=false and MAIL_USE_TLS=true, or set "
     "MAIL_PORT to the server's implicit TLS port (usually 465)."
 )
-TLS_FAILED = (
+TLS_FAILED = N_(
     "The TLS handshake with {relay} failed. If the server expects STARTTLS (usually 587) "
     "set MAIL_USE_TLS=true and MAIL_USE_SSL=false; if it expects implicit TLS (usually 465) "
     "the reverse."
 )
-CERT_UNTRUSTED = (
+CERT_UNTRUSTED = N_(
     "The server's certificate is not signed by an authority this machine trusts. If the "
     "server uses a private or internal CA, set MAIL_CA_FILE to that CA's certificate (PEM). "
     "MAIL_TLS_VERIFY=false would turn the check off, but then anyone between here and the "
     "server could read the password."
 )
-CERT_WRONG_NAME = (
+CERT_WRONG_NAME = N_(
     "The server's certificate is for another name than {server!r}. Set MAIL_SERVER to a "
     "name the certificate covers (the provider's documented host name), not an IP address "
     "or an alias."
 )
-CERT_EXPIRED = (
+CERT_EXPIRED = N_(
     "The server's certificate has expired: the mail provider has to renew it. Until then "
     "delivery over verified TLS is not possible."
 )
-NO_STARTTLS = (
+NO_STARTTLS = N_(
     "MAIL_USE_TLS is on but {relay} does not offer STARTTLS. If this port speaks implicit "
     "TLS (usually 465) set MAIL_USE_SSL=true and MAIL_USE_TLS=false; otherwise check "
     "MAIL_PORT (587 is the usual STARTTLS port)."
 )
-NEEDS_STARTTLS = (
+NEEDS_STARTTLS = N_(
     "The server accepts nothing before STARTTLS (530): set MAIL_USE_TLS=true so the "
     "session is encrypted first."
 )
-AUTH_AFTER_STARTTLS = (
+AUTH_AFTER_STARTTLS = N_(
     "The server offers AUTH only after STARTTLS, so credentials are never sent in clear. "
     "Set MAIL_USE_TLS=true."
 )
-NO_AUTH = (
+NO_AUTH = N_(
     "MAIL_USERNAME is set but {relay} offers no AUTH. Port 25 is often relay-only: use the "
     "provider's submission port (587 with MAIL_USE_TLS=true, or 465 with MAIL_USE_SSL=true), "
     "or unset MAIL_USERNAME and MAIL_PASSWORD if the server relays for this host."
 )
-CREDENTIALS_REJECTED = (
+CREDENTIALS_REJECTED = N_(
     "The server rejected the username and password (535). Check MAIL_USERNAME and "
     "MAIL_PASSWORD. Gmail refuses the normal account password here (use an app password), "
     "and Microsoft 365 wants MAIL_AUTH=xoauth2 (docs/providers.md)."
 )
-NO_XOAUTH2 = (
+NO_XOAUTH2 = N_(
     "MAIL_AUTH is xoauth2 but {relay} does not offer AUTH XOAUTH2. Microsoft 365 "
     "(smtp.office365.com:587) and Gmail (smtp.gmail.com:587) do: check MAIL_SERVER, or set "
     "MAIL_AUTH=password for a server that takes a user name and password."
 )
-AUTH_REQUIRED = (
+AUTH_REQUIRED = N_(
     "The server requires authentication first (530). Set MAIL_USERNAME and MAIL_PASSWORD; "
     "if they are set, the server may also require encryption first: set MAIL_USE_TLS=true "
     "or MAIL_USE_SSL=true."
 )
-AUTH_FAILED = (
+AUTH_FAILED = N_(
     "The server did not accept the login. Check MAIL_USERNAME and MAIL_PASSWORD; some "
     "providers also require SMTP access to be enabled for the account."
 )
-SENDER_REFUSED = (
+SENDER_REFUSED = N_(
     "The server refused the sender {sender!r}: the account may not send as "
     "MAIL_DEFAULT_SENDER. Use an address the account owns, or add it as an allowed sender "
     "(alias) at the mail provider."
 )
-RECIPIENT_REFUSED = (
+RECIPIENT_REFUSED = N_(
     "The server refused the recipient. The address may not exist, or the server does not "
     "relay to other domains for this account."
 )
-NO_SMTPUTF8 = (
+NO_SMTPUTF8 = N_(
     "An address here is not plain ASCII and {relay} does not offer SMTPUTF8, so it cannot "
     "take mail for it. Use the address's ASCII form, or an SMTP server that offers SMTPUTF8."
 )
-TEMPORARY = "The server answered with a temporary error (4xx): try again in a few minutes."
-DISCONNECTED = (
+TEMPORARY = N_("The server answered with a temporary error (4xx): try again in a few minutes.")
+DISCONNECTED = N_(
     "The server closed the connection. It may limit connections from this address, or "
     "expect TLS where plain SMTP was spoken (check MAIL_USE_SSL / MAIL_USE_TLS / MAIL_PORT)."
 )
-UNEXPECTED_REPLY = "The server answered with an error; its reply above says why."
+UNEXPECTED_REPLY = N_("The server answered with an error; its reply above says why.")
 
 
 def render(template: str, settings: SmtpSettings, sender: str = "", **extra) -> str:
@@ -123,7 +132,8 @@ def render(template: str, settings: SmtpSettings, sender: str = "", **extra) -> 
         "code": "",
         **extra,
     }
-    return template.format(**values)
+    # str(): a provider's hint may be a lazy string already.
+    return _(str(template)).format(**values)
 
 
 def for_reply(code: int | None, step: str, text: str = "") -> str:
@@ -153,7 +163,7 @@ _BY_ERROR_CLASS = {
     "disconnected": DISCONNECTED,
     "smtp-4xx": TEMPORARY,
     "smtp-5xx": RECIPIENT_REFUSED,
-    "encoding": (
+    "encoding": N_(
         "The message could not be encoded for this server (a non-ASCII address needs a "
         "server that offers SMTPUTF8)."
     ),

@@ -12,6 +12,8 @@ import socket
 import ssl
 import time
 
+from flask_babel import gettext as _
+
 from app.mail import hints, provider_replies
 from app.mail.doctor.probes import greets_in_clear, speaks_tls
 from app.mail.doctor.report import (
@@ -72,23 +74,23 @@ class SmtpDiagnosis(SignInSteps):
 
     def _all_steps(self) -> None:
         s = self.settings
-        self._step("resolve", f"Resolve {s.server}", self._resolve)
-        self._step("connect", f"Connect to port {s.port}", self._connect)
+        self._step("resolve", _("Resolve %(server)s", server=s.server), self._resolve)
+        self._step("connect", _("Connect to port %(port)s", port=s.port), self._connect)
         if s.use_ssl:
-            self._step("tls", "TLS handshake (implicit TLS)", self._implicit_tls)
-        self._step("greeting", "Server greeting", self._greeting)
+            self._step("tls", _("TLS handshake (implicit TLS)"), self._implicit_tls)
+        self._step("greeting", _("Server greeting"), self._greeting)
         self._step("ehlo", "EHLO", self._ehlo)
         if s.use_tls:
-            self._step("tls", "STARTTLS and TLS handshake", self._starttls)
-            self._step("ehlo", "EHLO inside TLS", self._ehlo)
+            self._step("tls", _("STARTTLS and TLS handshake"), self._starttls)
+            self._step("ehlo", _("EHLO inside TLS"), self._ehlo)
         if self.xoauth2:
-            self._step("token", "OAuth2 access token", self._token)
+            self._step("token", _("OAuth2 access token"), self._token)
         self._step("auth", "AUTH XOAUTH2" if self.xoauth2 else "AUTH", self._auth)
         self._step("mail_from", f"MAIL FROM:<{self.envelope_from}>", self._mail_from)
         if self.rcpt:
-            mine = "" if self.rcpt_given else " (the sender's own address)"
+            mine = "" if self.rcpt_given else " " + _("(the sender's own address)")
             self._step("rcpt_to", f"RCPT TO:<{self.rcpt}>{mine}", self._rcpt_to)
-        self._step("rset", "RSET (nothing is sent)", self._rset)
+        self._step("rset", _("RSET (nothing is sent)"), self._rset)
         self._step("quit", "QUIT", self._quit)
 
     def _step(self, key: str, title: str, action) -> None:
@@ -123,7 +125,9 @@ class SmtpDiagnosis(SignInSteps):
         except socket.gaierror as exc:
             raise StepFailed(self._hint(hints.HOST_NOT_FOUND), str(exc)) from exc
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
-        return "", [f"{s.server} is {', '.join(addresses)}"]
+        return "", [
+            _("%(server)s is %(addresses)s", server=s.server, addresses=", ".join(addresses))
+        ]
 
     def _connect(self):
         s = self.settings
@@ -137,7 +141,7 @@ class SmtpDiagnosis(SignInSteps):
         except OSError as exc:
             raise StepFailed(self._hint(hints.NOTHING_LISTENING), describe(exc)) from exc
         host, port = self.sock.getpeername()[:2]
-        return "", [f"TCP connection open to {host} port {port}"]
+        return "", [_("TCP connection open to %(host)s port %(port)s", host=host, port=port)]
 
     def _implicit_tls(self):
         s = self.settings
@@ -177,20 +181,25 @@ class SmtpDiagnosis(SignInSteps):
     def _extensions(self) -> list[str]:
         smtp, s = self.smtp, self.settings
         size = smtp.esmtp_features.get("size", "").strip()
+        offered, not_offered = _("offered"), _("not offered")
         lines = [
-            "STARTTLS: " + ("offered" if smtp.has_extn("starttls") else "not offered"),
-            "AUTH: " + (smtp.esmtp_features.get("auth", "").strip() or "not offered"),
+            "STARTTLS: " + (offered if smtp.has_extn("starttls") else not_offered),
+            "AUTH: " + (smtp.esmtp_features.get("auth", "").strip() or not_offered),
             "SIZE: "
             + (
-                f"{int(size):,} bytes ({int(size) / 2**20:.0f} MiB)"
+                _(
+                    "%(bytes)s bytes (%(mib)s MiB)",
+                    bytes=format(int(size), ","),
+                    mib=format(int(size) / 2**20, ".0f"),
+                )
                 if size.isdigit()
-                else "not stated"
+                else _("not stated")
             ),
-            "SMTPUTF8: " + ("offered" if smtp.has_extn("smtputf8") else "not offered"),
+            "SMTPUTF8: " + (offered if smtp.has_extn("smtputf8") else not_offered),
         ]
         if smtp.has_extn("starttls") and not (s.use_tls or s.use_ssl):
             lines.append(
-                "Note: the server offers STARTTLS but MAIL_USE_TLS is off, so mail goes in clear"
+                _("Note: the server offers STARTTLS but MAIL_USE_TLS is off, so mail goes in clear")
             )
         return lines
 
@@ -210,7 +219,9 @@ class SmtpDiagnosis(SignInSteps):
 
     def _mail_from(self):
         if not self.envelope_from:
-            raise StepFailed("MAIL_DEFAULT_SENDER is not set: set it to the address mail is from.")
+            raise StepFailed(
+                _("MAIL_DEFAULT_SENDER is not set: set it to the address mail is from.")
+            )
         options = []
         if not (self.envelope_from + (self.rcpt or "")).isascii():
             # A non-ASCII address goes only to a server that offers SMTPUTF8, as the senders do.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import smtplib
 
+from flask_babel import gettext as _
+
 from app import clock
 from app.mail import hints, provider_replies, token_hints
 from app.mail.doctor.report import StepFailed, StepSkipped, decode, describe
@@ -33,9 +35,15 @@ class SignInSteps:
         except TokenError as exc:
             raise StepFailed(token_hints.for_token_error(exc, endpoint), exc.reason) from exc
         provider = PROVIDER_NAMES.get(o.provider, "Microsoft identity")
+        user = o.username or _("(MAIL_USERNAME not set)")
         return "", [
-            f"Token endpoint {endpoint} answered ({provider}, {o.grant})",
-            f"Token obtained for {o.username or '(MAIL_USERNAME not set)'}: {_about(self.token)}",
+            _(
+                "Token endpoint %(endpoint)s answered (%(provider)s, %(grant)s)",
+                endpoint=endpoint,
+                provider=provider,
+                grant=o.grant,
+            ),
+            _("Token obtained for %(user)s: %(about)s", user=user, about=_about(self.token)),
             _expiry(self.token),
         ]
 
@@ -44,10 +52,15 @@ class SignInSteps:
         if self.xoauth2:
             return self._auth_xoauth2()
         if not s.username and not s.password:
-            raise StepSkipped("Not tried: MAIL_USERNAME and MAIL_PASSWORD are not set.")
+            raise StepSkipped(_("Not tried: MAIL_USERNAME and MAIL_PASSWORD are not set."))
         if not (s.username and s.password):
             missing = "MAIL_PASSWORD" if s.username else "MAIL_USERNAME"
-            raise StepFailed(f"{missing} is not set: set both MAIL_USERNAME and MAIL_PASSWORD.")
+            raise StepFailed(
+                _(
+                    "%(setting)s is not set: set both MAIL_USERNAME and MAIL_PASSWORD.",
+                    setting=missing,
+                )
+            )
         self._require_auth_offered()
         try:
             code, text = self.smtp.login(s.username, s.password)
@@ -55,12 +68,14 @@ class SignInSteps:
             raise StepFailed(self._auth_hint(exc), describe(exc)) from exc
         except smtplib.SMTPException as exc:
             raise StepFailed(self._hint(hints.AUTH_FAILED), describe(exc)) from exc
-        return f"{code} {decode(text)}", [f"Logged in as {s.username} (password: set)"]
+        return f"{code} {decode(text)}", [
+            _("Logged in as %(user)s (password: set)", user=s.username)
+        ]
 
     def _auth_xoauth2(self):
         user = self.settings.username
         if not user:
-            raise StepFailed("MAIL_USERNAME is not set: set it to the mailbox address.")
+            raise StepFailed(_("MAIL_USERNAME is not set: set it to the mailbox address."))
         self._require_auth_offered()
         if not xoauth2.offered(self.smtp):
             offers = self.smtp.esmtp_features.get("auth", "").strip()
@@ -68,9 +83,15 @@ class SignInSteps:
         try:
             code, text = xoauth2.authenticate(self.smtp, user, self.token.value)
         except xoauth2.TokenRefused as exc:
-            details = [f"The server's error: {exc.challenge_words}"] if exc.challenge else []
+            details = (
+                [_("The server's error: %(words)s", words=exc.challenge_words)]
+                if exc.challenge
+                else []
+            )
             raise StepFailed(self._auth_hint(exc), describe(exc), details) from exc
-        return f"{code} {decode(text)}", [f"Signed in as {user} with an OAuth2 token (XOAUTH2)"]
+        return f"{code} {decode(text)}", [
+            _("Signed in as %(user)s with an OAuth2 token (XOAUTH2)", user=user)
+        ]
 
     def _require_auth_offered(self) -> None:
         s = self.settings
@@ -94,10 +115,14 @@ class SignInSteps:
 
 def _about(token: AccessToken) -> str:
     if token.audience:
-        return f"audience {token.audience}"
-    return f"scope {token.scope}" if token.scope else "an opaque token"
+        return _("audience %(audience)s", audience=token.audience)
+    return _("scope %(scope)s", scope=token.scope) if token.scope else _("an opaque token")
 
 
 def _expiry(token: AccessToken) -> str:
     minutes = int((token.expires_at - clock.utcnow()).total_seconds() // 60)
-    return f"Expires {token.expires_at:%Y-%m-%d %H:%M} UTC (in {minutes} min); renewed before"
+    return _(
+        "Expires %(when)s (in %(minutes)s min); renewed before",
+        when=token.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        minutes=minutes,
+    )
