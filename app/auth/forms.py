@@ -3,6 +3,7 @@ every form carries a CSRF token through FlaskForm."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, ValidationError
@@ -29,17 +30,25 @@ def password_policy(form, field) -> None:
 
 
 def _email_field() -> EmailField:
-    return EmailField("Email address", [canonical_address], render_kw=_EMAIL_ATTRS)
+    return EmailField(_l("Email address"), [canonical_address], render_kw=_EMAIL_ATTRS)
 
 
-def _new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
+def _new_password_fields(label, again_label) -> tuple[PasswordField, PasswordField]:
+    # Two whole labels, not one with " again" glued on: German puts the words elsewhere.
     password = PasswordField(label, [password_policy], render_kw=_NEW_PASSWORD_ATTRS)
     confirm = PasswordField(
-        f"{label} again",
-        [InputRequired("Type the password again."), EqualTo("password", "The passwords differ.")],
+        again_label,
+        [
+            InputRequired(message=_l("Type the password again.")),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
     return password, confirm
+
+
+def _chosen_password_fields() -> tuple[PasswordField, PasswordField]:
+    return _new_password_fields(_l("New password"), _l("New password again"))
 
 
 class SignupForm(FlaskForm):
@@ -50,18 +59,20 @@ class SignupForm(FlaskForm):
 
 
 class CompleteSignupForm(FlaskForm):
-    password, password_confirm = _new_password_fields("Password")
+    password, password_confirm = _new_password_fields(_l("Password"), _l("Password again"))
 
 
 class LoginForm(FlaskForm):
     # No format check here: every failure gets the same answer, so a typo in the address
     # must look exactly like a wrong password.
     email = EmailField(
-        "Email address", [InputRequired("Enter your email address.")], render_kw=_EMAIL_ATTRS
+        _l("Email address"),
+        [InputRequired(message=_l("Enter your email address."))],
+        render_kw=_EMAIL_ATTRS,
     )
     password = PasswordField(
-        "Password",
-        [InputRequired("Enter your password.")],
+        _l("Password"),
+        [InputRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -73,7 +84,7 @@ class EmailOnlyForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password, password_confirm = _new_password_fields()
+    password, password_confirm = _chosen_password_fields()
 
 
 class ChangePasswordForm(FlaskForm):
@@ -81,11 +92,11 @@ class ChangePasswordForm(FlaskForm):
     one, not one per submission."""
 
     current_password = PasswordField(
-        "Current password",
-        [InputRequired("Enter your current password.")],
+        _l("Current password"),
+        [InputRequired(message=_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    password, password_confirm = _new_password_fields()
+    password, password_confirm = _chosen_password_fields()
 
     def __init__(self, password_hash: str | None, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +104,7 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_current_password(self, field) -> None:
         if not check_password(self._password_hash, field.data):
-            raise ValidationError("That is not your current password.")
+            raise ValidationError(_l("That is not your current password."))
 
     def validate_password(self, field) -> None:
         # Fields validate in order, so the current password has been checked by now; only a
@@ -101,16 +112,16 @@ class ChangePasswordForm(FlaskForm):
         if field.errors or self.current_password.errors:
             return
         if field.data == self.current_password.data:
-            raise ValidationError("Choose a new password, not the one you have now.")
+            raise ValidationError(_l("Choose a new password, not the one you have now."))
 
 
 class ChangeEmailForm(FlaskForm):
     """A new address, and the current password: a borrowed session cannot move the account."""
 
-    email = EmailField("New email address", [canonical_address], render_kw=_EMAIL_ATTRS)
+    email = EmailField(_l("New email address"), [canonical_address], render_kw=_EMAIL_ATTRS)
     current_password = PasswordField(
-        "Current password",
-        [InputRequired("Enter your current password.")],
+        _l("Current password"),
+        [InputRequired(message=_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -123,8 +134,8 @@ class CodeForm(FlaskForm):
     """The code from the email, typed on the page that asked for it."""
 
     code = StringField(
-        "Code from the email",
-        [InputRequired("Type the code from the email.")],
+        _l("Code from the email"),
+        [InputRequired(message=_l("Type the code from the email."))],
         render_kw={
             "autocomplete": "one-time-code",
             "autocapitalize": "characters",

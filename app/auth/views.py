@@ -7,6 +7,9 @@ HTTP only: forms in, redirects and pages out. What each form does lives in
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import accounts, codes, tokens
@@ -35,7 +38,7 @@ bp = Blueprint("auth", __name__)
 # Every request checks its session on the server before the view runs (and notes activity).
 bp.before_app_request(note_activity)
 
-INVALID_LOGIN = "Invalid email or password."
+INVALID_LOGIN = _l("Invalid email or password.")
 # The pages reached after a mail form: the same whatever the address.
 INBOX_PURPOSES = ("signup", "confirm", "reset")
 
@@ -82,7 +85,7 @@ def confirm(token: str):
         if accounts.complete_signup(email, form.password.data) is None:
             return render_template("auth/confirm_invalid.html", form=EmailOnlyForm(None)), 400
         session["login_email"] = email
-        flash("Your account is ready. Log in with your new password.", "success")
+        flash(_("Your account is ready. Log in with your new password."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/confirm.html", form=form, email=email)
 
@@ -112,14 +115,16 @@ def login():
         return render_template("auth/login.html", form=form, error=INVALID_LOGIN)
     start_session(user)
     accounts.record_login(user)
-    flash("You are logged in.", "success")
+    refresh()  # the flash speaks the language of the page it lands on: the user's own
+    flash(_("You are logged in."), "success")
     return redirect(target or url_for("main.home"))
 
 
 @bp.post("/logout")
 def logout():
     logout_user()  # ends the session on the server too: every copy of the cookie is dead
-    flash("You are logged out.", "info")
+    refresh()  # the flash lands on a page for nobody in particular: the browser's language
+    flash(_("You are logged out."), "info")
     return redirect(url_for("main.home"))
 
 
@@ -143,7 +148,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data)
         logout_user()
-        flash("Your password is changed. Log in with the new one.", "success")
+        flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, email=user.email)
 
@@ -165,7 +170,7 @@ def change_password():
         # Every other session has ended; this one carries on under a new id, so a copy
         # of its cookie taken before the change is no session either.
         renew_session(user)
-        flash("Your password is changed. Other sessions are logged out.", "success")
+        flash(_("Your password is changed. Other sessions are logged out."), "success")
         return redirect(url_for("auth.account"))
     return render_template("account/change_password.html", form=form)
 
@@ -179,9 +184,10 @@ def log_out_session(public_id: str):
         abort(404)
     if here is not None and here.public_id == public_id:
         logout_user()
-        flash("You are logged out.", "info")
+        refresh()  # as on log-out: the home page it lands on speaks the browser's language
+        flash(_("You are logged out."), "info")
         return redirect(url_for("main.home"))
-    flash("That session is logged out.", "success")
+    flash(_("That session is logged out."), "success")
     return redirect(url_for("auth.account"))
 
 
@@ -189,5 +195,8 @@ def log_out_session(public_id: str):
 @login_required
 def log_out_others():
     ended = log_out_other_sessions(current_user)
-    flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+    message = ngettext(
+        "Logged out %(num)d other session.", "Logged out %(num)d other sessions.", ended
+    )
+    flash(message, "success")
     return redirect(url_for("auth.account"))
