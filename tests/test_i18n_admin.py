@@ -13,10 +13,11 @@ from flask import render_template_string
 from sqlalchemy import update
 
 from app.extensions import db
-from app.mail import suppression
+from app.mail import hints, suppression
 from app.mail.catcher import Catcher
 from app.mail.diagnostics import diagnose
 from app.mail.models import FAILED, OutboxMessage
+from app.mail.transport import SmtpSettings
 from tests.admin_helpers import admin_client
 from tests.conftest import base_config, csrf_token, wait_for
 from tests.outbox_helpers import queue
@@ -229,3 +230,25 @@ def test_the_dev_mailbox_reads_german(dev_app):
     assert "Die Nachricht ist gelöscht." in deleted
     cleared = post_german(client, "/dev/mailbox/clear", "/dev/mailbox")
     assert "1 abgefangene Nachricht gelöscht." in cleared
+
+
+def test_tls_details_and_provider_hints_read_german(app, make_smtp, certs):
+    server = make_smtp(tls="starttls", cert=certs.trusted)
+    config = base_config(
+        "sqlite://", MAIL_PORT=server.port, MAIL_USE_TLS=True, MAIL_CA_FILE=certs.ca_path
+    )
+    with app.test_request_context(headers=GERMAN):
+        diagnosis = diagnose(config)
+        disabled = hints.for_delivery_error(
+            "auth",
+            "authentication refused: 535 5.7.139 Authentication unsuccessful, "
+            "SmtpClientAuthentication is disabled for the Tenant.",
+            SmtpSettings.from_config(config),
+        )
+    assert diagnosis.ok
+    tls = next(step for step in diagnosis.steps if step.key == "tls")
+    assert tls.title == "STARTTLS und TLS-Handshake"
+    details = "\n".join(tls.details)
+    assert "Zertifikat für 127.0.0.1 geprüft gegen MAIL_CA_FILE" in details
+    assert "Aussteller: O=trustme" in details and "Läuft ab: Jan  1 00:00:00 3000 GMT" in details
+    assert disabled.startswith("SMTP AUTH ist für diesen Mandanten oder dieses Postfach")

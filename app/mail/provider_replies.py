@@ -10,59 +10,65 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark only"
+    """Marks a hint for translation: hints.render() translates it when it is shown."""
+    return message
+
+
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
-BASIC_AUTH_OFF = (
+BASIC_AUTH_OFF = N_(
     "Microsoft 365 refuses passwords here (550 5.7.30: Basic authentication is off for SMTP "
     "AUTH, which Microsoft switches off for every tenant from the end of December 2026). "
     "Switch to OAuth2: set MAIL_AUTH=xoauth2 with MAIL_OAUTH2_TENANT, MAIL_OAUTH2_CLIENT_ID "
     "and MAIL_OAUTH2_CLIENT_SECRET of an Entra app that has SMTP.SendAsApp and access to "
     "the mailbox {username} (docs/providers.md, Microsoft 365)."
 )
-SMTP_AUTH_DISABLED = (
+SMTP_AUTH_DISABLED = N_(
     "SMTP AUTH is disabled for this tenant or mailbox (535 5.7.139). An Exchange Online "
     "admin must enable it for the mailbox: Set-CASMailbox -Identity {username} "
     "-SmtpClientAuthenticationDisabled $false (or for the tenant: Set-TransportConfig "
     "-SmtpClientAuthenticationDisabled $false). With Security Defaults on, passwords stay "
     "refused: use MAIL_AUTH=xoauth2 instead."
 )
-APP_SPECIFIC_LOGIN = (
+APP_SPECIFIC_LOGIN = N_(
     "Google refuses the account's password here (534 5.7.9: Application-specific password "
     "required). Set MAIL_PASSWORD to an app password (the account needs 2-Step "
     "Verification), or switch to MAIL_AUTH=xoauth2 with a refresh token for scope "
     "https://mail.google.com/ (docs/providers.md, Google)."
 )
-WRONG_CREDENTIALS = (
+WRONG_CREDENTIALS = N_(
     "The server refused the login (535 5.7.8: wrong user name or password). Check "
     "MAIL_USERNAME (usually the full address) and MAIL_PASSWORD. Gmail and Microsoft 365 "
     "refuse the normal account password here: Google wants an app password, and "
     "Microsoft 365 wants MAIL_AUTH=xoauth2 (docs/providers.md)."
 )
-BEARER_REFUSED = (
+BEARER_REFUSED = N_(
     "The server refused the OAuth2 token for {username} ({code}). The token must be for "
     "this mailbox: MAIL_USERNAME is the mailbox address; Google needs a refresh token of "
     "that account with scope https://mail.google.com/; Microsoft 365 needs the app granted "
     "SMTP.SendAsApp (admin consent) and the mailbox (Add-MailboxPermission, see "
     "docs/providers.md)."
 )
-NOT_AUTHENTICATED = (
+NOT_AUTHENTICATED = N_(
     "The server takes mail only from a signed-in client (530 5.7.57): AUTH was missing, or "
     "was tried before STARTTLS. Set MAIL_USE_TLS=true (port 587) and sign in: "
     "MAIL_USERNAME with MAIL_PASSWORD, or MAIL_AUTH=xoauth2."
 )
-SEND_AS_DENIED = (
+SEND_AS_DENIED = N_(
     "The mailbox {username} may not send as MAIL_DEFAULT_SENDER ({sender}) ({code}). Set "
     "MAIL_DEFAULT_SENDER to the mailbox's own address, or have an Exchange admin grant it: "
     "Add-RecipientPermission -Identity {sender} -Trustee {username} -AccessRights SendAs. "
     "Until then every message would be refused: they stay queued."
 )
-SENDER_REJECTED = (
+SENDER_REJECTED = N_(
     "The login {username} may not send as MAIL_DEFAULT_SENDER ({sender}): the relay lets a "
     "login send only as the addresses it owns. Set MAIL_DEFAULT_SENDER to one of them, or "
     "allow this one for the login at the relay (Postfix: smtpd_sender_login_maps). Until "
     "then every message would be refused: they stay queued."
 )
-RELAY_DENIED = (
+RELAY_DENIED = N_(
     "The server does not relay for this client (550 5.7.1 relay denied): it takes mail for "
     "other domains only from a signed-in client. Set MAIL_USERNAME and MAIL_PASSWORD (or "
     "MAIL_AUTH=xoauth2), and check that MAIL_SERVER is the provider's submission host."

@@ -14,6 +14,8 @@ import logging
 import time
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from app import clock
 from app.mail import relay_state
 from app.mail.smtp_failures import TRANSPORT, DeliveryError
@@ -127,11 +129,17 @@ class FailoverTransport:
 def summary_rows(config) -> list[tuple[str, str]]:
     """(label, value) rows for the admin settings table: the password only "set"."""
     s = fallback_settings(config)
+    relay_label = _("Fallback relay (%(setting)s)", setting="MAIL_FALLBACK_SERVER")
     if s is None:
-        return [("Fallback relay (MAIL_FALLBACK_SERVER)", "none")]
-    security = "implicit TLS" if s.use_ssl else "STARTTLS" if s.use_tls else "none"
-    login = f"{s.username}, password {'set' if s.password else 'not set'}" if s.username else "none"
+        return [(relay_label, _("none"))]
+    security = _("implicit TLS") if s.use_ssl else "STARTTLS" if s.use_tls else _("none")
+    password = _("set") if s.password else _("not set")
+    login = (
+        _("%(user)s, password %(password)s", user=s.username, password=password)
+        if s.username
+        else _("none")
+    )
     return [
-        ("Fallback relay (MAIL_FALLBACK_SERVER)", f"{s.relay}, security {security}"),
-        ("Fallback login (MAIL_FALLBACK_USERNAME)", login),
+        (relay_label, _("%(relay)s, security %(security)s", relay=s.relay, security=security)),
+        (_("Fallback login (%(setting)s)", setting="MAIL_FALLBACK_USERNAME"), login),
     ]

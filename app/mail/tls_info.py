@@ -9,6 +9,9 @@ from __future__ import annotations
 import ssl
 import time
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from app.mail import hints
 from app.mail.transport import SmtpSettings
 
@@ -29,19 +32,26 @@ EXPIRY_WARNING_DAYS = 14
 def describe_tls(sock: ssl.SSLSocket, settings: SmtpSettings) -> list[str]:
     """Detail lines for an established TLS session."""
     cipher = sock.cipher()
-    lines = [f"{sock.version()}, cipher {cipher[0] if cipher else 'unknown'}"]
+    name = cipher[0] if cipher else _("unknown")
+    lines = [_("%(version)s, cipher %(cipher)s", version=sock.version(), cipher=name)]
     cert = sock.getpeercert()
     if not cert:
         # getpeercert() is empty when nothing was verified.
-        lines.append("Certificate NOT verified (MAIL_TLS_VERIFY=false)")
+        lines.append(_("Certificate NOT verified (MAIL_TLS_VERIFY=false)"))
         return lines
-    trusted_by = "MAIL_CA_FILE" if settings.ca_file else "the system's trusted CAs"
-    lines.append(f"Certificate verified against {trusted_by} for {settings.server}")
-    lines.append(f"Subject: {_name(cert.get('subject', ()))}")
-    names = [value for _, value in cert.get("subjectAltName", ())]
+    trusted_by = "MAIL_CA_FILE" if settings.ca_file else _("the system's trusted CAs")
+    lines.append(
+        _(
+            "Certificate verified against %(trusted_by)s for %(server)s",
+            trusted_by=trusted_by,
+            server=settings.server,
+        )
+    )
+    lines.append(_("Subject: %(name)s", name=_name(cert.get("subject", ()))))
+    names = [value for _kind, value in cert.get("subjectAltName", ())]
     if names:
-        lines.append(f"Names: {', '.join(names)}")
-    lines.append(f"Issuer: {_name(cert.get('issuer', ()))}")
+        lines.append(_("Names: %(names)s", names=", ".join(names)))
+    lines.append(_("Issuer: %(name)s", name=_name(cert.get("issuer", ()))))
     if "notAfter" in cert:
         lines.append(_expiry(cert["notAfter"]))
     return lines
@@ -57,13 +67,22 @@ def certificate_hint(exc: ssl.SSLCertVerificationError) -> str:
 
 def _name(rdns) -> str:
     parts = [f"{SHORT_NAMES.get(key, key)}={value}" for rdn in rdns for key, value in rdn]
-    return ", ".join(parts) or "(empty)"
+    return ", ".join(parts) or _("(empty)")
 
 
 def _expiry(not_after: str) -> str:
     expires = ssl.cert_time_to_seconds(not_after)
     days = int((expires - time.time()) // 86400)
-    line = f"Expires: {not_after} (in {days} days)"
     if days < EXPIRY_WARNING_DAYS:
-        line += ": renew it soon, or mail stops"
-    return line
+        return ngettext(
+            "Expires: %(when)s (in %(num)d day): renew it soon, or mail stops",
+            "Expires: %(when)s (in %(num)d days): renew it soon, or mail stops",
+            days,
+            when=not_after,
+        )
+    return ngettext(
+        "Expires: %(when)s (in %(num)d day)",
+        "Expires: %(when)s (in %(num)d days)",
+        days,
+        when=not_after,
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 MICROSOFT, GOOGLE = "microsoft", "google"
 PROVIDERS = (MICROSOFT, GOOGLE)
 CLIENT_CREDENTIALS, REFRESH_TOKEN = "client credentials", "refresh token"
@@ -96,17 +98,30 @@ def _endpoint(config, provider: str) -> str:
 
 def summary_rows(config) -> list[tuple[str, str]]:
     """(label, value) rows for the admin settings table: secrets only "set" or "not set"."""
+    sign_in = _("Sign-in (%(setting)s)", setting="MAIL_AUTH")
     if (config.get("MAIL_AUTH") or "password") != "xoauth2":
-        return [("Sign-in (MAIL_AUTH)", "password (MAIL_USERNAME + MAIL_PASSWORD)")]
+        return [(sign_in, _("password (MAIL_USERNAME + MAIL_PASSWORD)"))]
     s = OAuth2Settings.from_config(config)
-    secret = "set" if s.client_secret else "not set"
+    set_, not_set = _("set"), _("not set")
     return [
-        ("Sign-in (MAIL_AUTH)", f"xoauth2: OAuth2 token for {s.username or 'MAIL_USERNAME'}"),
-        ("OAuth2 provider (MAIL_OAUTH2_PROVIDER)", f"{s.provider}, {s.grant}"),
-        ("Token endpoint", s.endpoint),
-        ("Client ID (MAIL_OAUTH2_CLIENT_ID)", s.client_id or "not set"),
-        ("Client secret (MAIL_OAUTH2_CLIENT_SECRET)", secret),
-        ("Client certificate (MAIL_OAUTH2_CLIENT_CERTIFICATE)", s.certificate_file or "not set"),
-        ("Refresh token (MAIL_OAUTH2_REFRESH_TOKEN)", "set" if s.refresh_token else "not set"),
-        ("Scope (MAIL_OAUTH2_SCOPE)", s.scope),
+        (sign_in, _("xoauth2: OAuth2 token for %(user)s", user=s.username or "MAIL_USERNAME")),
+        (
+            _("OAuth2 provider (%(setting)s)", setting="MAIL_OAUTH2_PROVIDER"),
+            f"{s.provider}, {s.grant}",
+        ),
+        (_("Token endpoint"), s.endpoint),
+        (_("Client ID (%(setting)s)", setting="MAIL_OAUTH2_CLIENT_ID"), s.client_id or not_set),
+        (
+            _("Client secret (%(setting)s)", setting="MAIL_OAUTH2_CLIENT_SECRET"),
+            set_ if s.client_secret else not_set,
+        ),
+        (
+            _("Client certificate (%(setting)s)", setting="MAIL_OAUTH2_CLIENT_CERTIFICATE"),
+            s.certificate_file or not_set,
+        ),
+        (
+            _("Refresh token (%(setting)s)", setting="MAIL_OAUTH2_REFRESH_TOKEN"),
+            set_ if s.refresh_token else not_set,
+        ),
+        (_("Scope (%(setting)s)", setting="MAIL_OAUTH2_SCOPE"), s.scope),
     ]
