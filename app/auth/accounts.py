@@ -13,7 +13,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
+from app import clock, i18n
 from app.auth import codes, emails, mail_requests, tokens
 from app.auth.addresses import InvalidAddress, normalise_email
 from app.auth.passwords import check_password, hash_password
@@ -130,3 +130,9 @@ def _set_password(user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     end_other_sessions(user)
     emails.send_password_changed_email(user)
+
+
+def choose_language(user: User, language: str | None) -> None:
+    """Save the language pages and emails use for `user`; None follows the browser's."""
+    user.locale = i18n.supported(language)
+    db.session.commit()

@@ -17,6 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, session
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,10 +32,11 @@ SESSION_KEY = "email_codes"
 
 WRONG, SPENT, OK = "wrong", "spent", "ok"
 SIGNUP, RESET, CHANGE_EMAIL = "signup", "reset", "change_email"
-# What the page says to a code that did not work (the same for every address).
+# What the page says to a code that did not work (the same for every address), in the
+# language of the page that shows it (lazy: read when the page renders).
 ANSWERS = {
-    WRONG: "That code is not right. Check it and try again.",
-    SPENT: "This code no longer works (used, expired or tried too often). Ask for a new email.",
+    WRONG: _l("That code is not right. Check it and try again."),
+    SPENT: _l("This code no longer works (used, expired or tried too often). Ask for a new email."),
 }
 # A sign-up link is bound to nothing but the address having no confirmed account yet.
 SIGNUP_BINDING = "signup"

@@ -4,6 +4,8 @@ undo link's page. Every emailed link opens a page whose button POSTs."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import codes, email_change, tokens
@@ -22,9 +24,9 @@ def request_change():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         if not check_password(user.password_hash, form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
+            form.current_password.errors.append(_("That is not your current password."))
         elif form.email.data == user.email:
-            form.email.errors.append("That is already your address.")
+            form.email.errors.append(_("That is already your address."))
         else:
             email_change.request_change(user, form.email.data)
             return render_template("account/change_email_sent.html", form=CodeForm(None))
@@ -54,7 +56,7 @@ def confirm(token: str):
     if form.validate_on_submit():
         if not email_change.confirm_change(user, new_email):
             return render_template("account/change_email_invalid.html"), 400
-        flash(f"Your address is now {new_email}.", "success")
+        flash(_("Your address is now %(email)s.", email=new_email), "success")
         return redirect(url_for("auth.account" if current_user.is_authenticated else "auth.login"))
     return render_template("account/change_email_confirm.html", form=form, new_email=new_email)
 
@@ -70,6 +72,7 @@ def undo(token: str):
         if not email_change.undo_change(user, old_email):
             return render_template("account/change_email_invalid.html", undo=True), 400
         logout_user()
-        flash("Your address is back. Choose a new password to open your account.", "success")
+        refresh()  # the flash lands on a page for nobody logged in: the browser's language
+        flash(_("Your address is back. Choose a new password to open your account."), "success")
         return redirect(url_for("auth.reset_password", token=tokens.reset_token_for(user)))
     return render_template("account/change_email_undo.html", form=form, old_email=old_email)

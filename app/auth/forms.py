@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, ValidationError
 
+from app import i18n
 from app.auth.addresses import MAX_ADDRESS_LENGTH, InvalidAddress, normalise_email
 from app.auth.passwords import MAX_LENGTH, check_password, policy_problem
 
@@ -30,25 +32,17 @@ def password_policy(form, field) -> None:
 
 
 def _email_field() -> EmailField:
-    return EmailField(_l("Email address"), [canonical_address], render_kw=_EMAIL_ATTRS)
+    return EmailField("Email address", [canonical_address], render_kw=_EMAIL_ATTRS)
 
 
-def _new_password_fields(label, again_label) -> tuple[PasswordField, PasswordField]:
-    # Two whole labels, not one with " again" glued on: German puts the words elsewhere.
+def _new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
     password = PasswordField(label, [password_policy], render_kw=_NEW_PASSWORD_ATTRS)
     confirm = PasswordField(
-        again_label,
-        [
-            InputRequired(message=_l("Type the password again.")),
-            EqualTo("password", message=_l("The passwords differ.")),
-        ],
+        f"{label} again",
+        [InputRequired("Type the password again."), EqualTo("password", "The passwords differ.")],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
     return password, confirm
-
-
-def _chosen_password_fields() -> tuple[PasswordField, PasswordField]:
-    return _new_password_fields(_l("New password"), _l("New password again"))
 
 
 class SignupForm(FlaskForm):
@@ -59,20 +53,18 @@ class SignupForm(FlaskForm):
 
 
 class CompleteSignupForm(FlaskForm):
-    password, password_confirm = _new_password_fields(_l("Password"), _l("Password again"))
+    password, password_confirm = _new_password_fields("Password")
 
 
 class LoginForm(FlaskForm):
     # No format check here: every failure gets the same answer, so a typo in the address
     # must look exactly like a wrong password.
     email = EmailField(
-        _l("Email address"),
-        [InputRequired(message=_l("Enter your email address."))],
-        render_kw=_EMAIL_ATTRS,
+        "Email address", [InputRequired("Enter your email address.")], render_kw=_EMAIL_ATTRS
     )
     password = PasswordField(
-        _l("Password"),
-        [InputRequired(message=_l("Enter your password."))],
+        "Password",
+        [InputRequired("Enter your password.")],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -84,7 +76,7 @@ class EmailOnlyForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password, password_confirm = _chosen_password_fields()
+    password, password_confirm = _new_password_fields()
 
 
 class ChangePasswordForm(FlaskForm):
@@ -96,7 +88,7 @@ class ChangePasswordForm(FlaskForm):
         [InputRequired(message=_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    password, password_confirm = _chosen_password_fields()
+    password, password_confirm = _new_password_fields()
 
     def __init__(self, password_hash: str | None, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,12 +126,29 @@ class CodeForm(FlaskForm):
     """The code from the email, typed on the page that asked for it."""
 
     code = StringField(
-        _l("Code from the email"),
-        [InputRequired(message=_l("Type the code from the email."))],
+        "Code from the email",
+        [InputRequired("Type the code from the email.")],
         render_kw={
             "autocomplete": "one-time-code",
             "autocapitalize": "characters",
             "spellcheck": "false",
             "maxlength": 16,
         },
+    )
+
+
+# The account page's language choice: "browser" stores no choice (Accept-Language decides).
+BROWSER_LANGUAGE = "browser"
+
+
+class LanguageForm(FlaskForm):
+    """The language of the pages and emails: the browser's, or one named in its own words."""
+
+    language = RadioField(
+        _l("Language"),
+        choices=[
+            SelectChoice(BROWSER_LANGUAGE, _l("Browser language")),
+            *(SelectChoice(code, name) for code, name in i18n.LANGUAGE_NAMES.items()),
+        ],
+        invalid_choice_message=_l("Choose one of the languages offered."),
     )

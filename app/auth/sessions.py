@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, user_logged_out
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -23,7 +24,9 @@ from app.extensions import db, login_manager
 from app.models import User, UserSession
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Log in to see that page."
+login_manager.login_message = _l("Log in to see that page.")
+# The flash is stored in the cookie: a plain string, in the language of the page asked for.
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 # Flask-Login keeps this in the cookie: the session's random id, never the account's id.
 login_manager.id_attribute = "get_session_token"

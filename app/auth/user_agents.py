@@ -1,7 +1,11 @@
 """A User-Agent header in a few words ("Chrome on Linux"), for the account page's list of
-sessions. Good enough for a person to recognise their own devices; not for statistics."""
+sessions. Good enough for a person to recognise their own devices; not for statistics.
+The words around the names follow the page's language ("Chrome unter Linux"); the names of
+browsers and systems are names, never translated."""
 
 from __future__ import annotations
+
+from flask_babel import gettext as _
 
 # First match wins: most browsers also claim to be the ones before them (Edge and Opera
 # say "Chrome", Chrome says "Safari", everything says "Mozilla").
@@ -31,17 +35,16 @@ SYSTEMS = (
     ("Macintosh", "macOS"),
     ("Linux", "Linux"),
 )
-UNKNOWN = "Unknown browser"
 
 
 def describe(user_agent: str | None) -> str:
     """A few words: "Firefox on Windows", "Safari on iPhone", "curl", "Unknown browser"."""
-    if not user_agent:
-        return UNKNOWN
-    browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
-    system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
+    browser = next((name for mark, name in BROWSERS if mark in (user_agent or "")), None)
+    system = next((name for mark, name in SYSTEMS if mark in (user_agent or "")), None)
     if browser and system:
-        return f"{browser} on {system}"
-    if browser or system:
-        return browser or f"A browser on {system}"
-    return UNKNOWN
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    if browser:
+        return browser
+    if system:
+        return _("A browser on %(system)s", system=system)
+    return _("Unknown browser")

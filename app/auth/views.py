@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import accounts, codes, tokens
 from app.auth.forms import (
+    BROWSER_LANGUAGE,
     ChangePasswordForm,
     CodeForm,
     CompleteSignupForm,
     EmailOnlyForm,
+    LanguageForm,
     LoginForm,
     ResetPasswordForm,
     SignupForm,
@@ -33,12 +34,13 @@ from app.auth.sessions import (
     renew_session,
     start_session,
 )
+from app.i18n import LANGUAGE_NAMES
 
 bp = Blueprint("auth", __name__)
 # Every request checks its session on the server before the view runs (and notes activity).
 bp.before_app_request(note_activity)
 
-INVALID_LOGIN = _l("Invalid email or password.")
+INVALID_LOGIN = "Invalid email or password."
 # The pages reached after a mail form: the same whatever the address.
 INBOX_PURPOSES = ("signup", "confirm", "reset")
 
@@ -85,7 +87,7 @@ def confirm(token: str):
         if accounts.complete_signup(email, form.password.data) is None:
             return render_template("auth/confirm_invalid.html", form=EmailOnlyForm(None)), 400
         session["login_email"] = email
-        flash(_("Your account is ready. Log in with your new password."), "success")
+        flash("Your account is ready. Log in with your new password.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/confirm.html", form=form, email=email)
 
@@ -115,16 +117,14 @@ def login():
         return render_template("auth/login.html", form=form, error=INVALID_LOGIN)
     start_session(user)
     accounts.record_login(user)
-    refresh()  # the flash speaks the language of the page it lands on: the user's own
-    flash(_("You are logged in."), "success")
+    flash("You are logged in.", "success")
     return redirect(target or url_for("main.home"))
 
 
 @bp.post("/logout")
 def logout():
     logout_user()  # ends the session on the server too: every copy of the cookie is dead
-    refresh()  # the flash lands on a page for nobody in particular: the browser's language
-    flash(_("You are logged out."), "info")
+    flash("You are logged out.", "info")
     return redirect(url_for("main.home"))
 
 
@@ -148,7 +148,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data)
         logout_user()
-        flash(_("Your password is changed. Log in with the new one."), "success")
+        flash("Your password is changed. Log in with the new one.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, email=user.email)
 
@@ -156,7 +156,31 @@ def reset_password(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("account/index.html", sessions=active_sessions(current_user))
+    return _account_page(LanguageForm(language=current_user.locale or BROWSER_LANGUAGE))
+
+
+@bp.post("/account/language")
+@login_required
+def choose_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        # The error beside the choice that is still in force (the one posted was none).
+        form.language.data = current_user.locale or BROWSER_LANGUAGE
+        return _account_page(form)
+    chosen = None if form.language.data == BROWSER_LANGUAGE else form.language.data
+    accounts.choose_language(current_user._get_current_object(), chosen)
+    refresh()  # the flash, and the page it lands on, speak the new choice at once
+    if chosen is None:
+        flash(_("Mailroom now follows your browser's language."), "success")
+    else:
+        name = LANGUAGE_NAMES[chosen]
+        flash(_("Mailroom now speaks %(language)s to you.", language=name), "success")
+    return redirect(url_for("auth.account"))
+
+
+def _account_page(language_form: LanguageForm):
+    sessions = active_sessions(current_user)
+    return render_template("account/index.html", sessions=sessions, language_form=language_form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
