@@ -32,17 +32,25 @@ def password_policy(form, field) -> None:
 
 
 def _email_field() -> EmailField:
-    return EmailField("Email address", [canonical_address], render_kw=_EMAIL_ATTRS)
+    return EmailField(_l("Email address"), [canonical_address], render_kw=_EMAIL_ATTRS)
 
 
-def _new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
+def _new_password_fields(label, again_label) -> tuple[PasswordField, PasswordField]:
+    # Two whole labels, not one with " again" glued on: German puts the words elsewhere.
     password = PasswordField(label, [password_policy], render_kw=_NEW_PASSWORD_ATTRS)
     confirm = PasswordField(
-        f"{label} again",
-        [InputRequired("Type the password again."), EqualTo("password", "The passwords differ.")],
+        again_label,
+        [
+            InputRequired(message=_l("Type the password again.")),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
     return password, confirm
+
+
+def _chosen_password_fields() -> tuple[PasswordField, PasswordField]:
+    return _new_password_fields(_l("New password"), _l("New password again"))
 
 
 class SignupForm(FlaskForm):
@@ -53,18 +61,20 @@ class SignupForm(FlaskForm):
 
 
 class CompleteSignupForm(FlaskForm):
-    password, password_confirm = _new_password_fields("Password")
+    password, password_confirm = _new_password_fields(_l("Password"), _l("Password again"))
 
 
 class LoginForm(FlaskForm):
     # No format check here: every failure gets the same answer, so a typo in the address
     # must look exactly like a wrong password.
     email = EmailField(
-        "Email address", [InputRequired("Enter your email address.")], render_kw=_EMAIL_ATTRS
+        _l("Email address"),
+        [InputRequired(message=_l("Enter your email address."))],
+        render_kw=_EMAIL_ATTRS,
     )
     password = PasswordField(
-        "Password",
-        [InputRequired("Enter your password.")],
+        _l("Password"),
+        [InputRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -76,7 +86,7 @@ class EmailOnlyForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password, password_confirm = _new_password_fields()
+    password, password_confirm = _chosen_password_fields()
 
 
 class ChangePasswordForm(FlaskForm):
@@ -88,7 +98,7 @@ class ChangePasswordForm(FlaskForm):
         [InputRequired(message=_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    password, password_confirm = _new_password_fields()
+    password, password_confirm = _chosen_password_fields()
 
     def __init__(self, password_hash: str | None, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,8 +136,8 @@ class CodeForm(FlaskForm):
     """The code from the email, typed on the page that asked for it."""
 
     code = StringField(
-        "Code from the email",
-        [InputRequired("Type the code from the email.")],
+        _l("Code from the email"),
+        [InputRequired(message=_l("Type the code from the email."))],
         render_kw={
             "autocomplete": "one-time-code",
             "autocapitalize": "characters",

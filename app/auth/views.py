@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, logout_user
 
@@ -40,7 +41,7 @@ bp = Blueprint("auth", __name__)
 # Every request checks its session on the server before the view runs (and notes activity).
 bp.before_app_request(note_activity)
 
-INVALID_LOGIN = "Invalid email or password."
+INVALID_LOGIN = _l("Invalid email or password.")
 # The pages reached after a mail form: the same whatever the address.
 INBOX_PURPOSES = ("signup", "confirm", "reset")
 
@@ -87,7 +88,7 @@ def confirm(token: str):
         if accounts.complete_signup(email, form.password.data) is None:
             return render_template("auth/confirm_invalid.html", form=EmailOnlyForm(None)), 400
         session["login_email"] = email
-        flash("Your account is ready. Log in with your new password.", "success")
+        flash(_("Your account is ready. Log in with your new password."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/confirm.html", form=form, email=email)
 
@@ -117,14 +118,16 @@ def login():
         return render_template("auth/login.html", form=form, error=INVALID_LOGIN)
     start_session(user)
     accounts.record_login(user)
-    flash("You are logged in.", "success")
+    refresh()  # the flash speaks the language of the page it lands on: the user's own
+    flash(_("You are logged in."), "success")
     return redirect(target or url_for("main.home"))
 
 
 @bp.post("/logout")
 def logout():
     logout_user()  # ends the session on the server too: every copy of the cookie is dead
-    flash("You are logged out.", "info")
+    refresh()  # the flash lands on a page for nobody in particular: the browser's language
+    flash(_("You are logged out."), "info")
     return redirect(url_for("main.home"))
 
 
@@ -148,7 +151,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data)
         logout_user()
-        flash("Your password is changed. Log in with the new one.", "success")
+        flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, email=user.email)
 
