@@ -81,6 +81,25 @@ class LiveServer:
             db.engine.dispose()
 
 
+def start_live(database: Path, server: SmtpServer | None, **overrides) -> LiveServer:
+    """The app on a free loopback port with its own SQLite file and running sender threads,
+    mailing through `server` (None: MAIL_PORT points where nothing listens, unless given)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = {"APP_BASE_URL": url}
+    if server:
+        settings["MAIL_PORT"] = server.port
+    settings.update(overrides)
+    app = create_app(base_config(f"sqlite:///{database}", **settings))
+    with app.app_context():
+        db.create_all()
+        start_senders(app)
+    http = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    return LiveServer(app, url, server, http, thread)
+
+
 @pytest.fixture
 def serve(tmp_path, make_smtp) -> Callable[..., LiveServer]:
     """`serve(**overrides)` starts the app on a free loopback port with its own SQLite file,
@@ -90,27 +109,35 @@ def serve(tmp_path, make_smtp) -> Callable[..., LiveServer]:
 
     def factory(*, smtp: SmtpServer | bool = True, **overrides) -> LiveServer:
         server = make_smtp() if smtp is True else smtp or None
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        settings = {"APP_BASE_URL": url}
-        if server:
-            settings["MAIL_PORT"] = server.port
-        settings.update(overrides)
-        database = f"sqlite:///{tmp_path / f'browser-{len(started)}.db'}"
-        app = create_app(base_config(database, **settings))
-        with app.app_context():
-            db.create_all()
-            start_senders(app)
-        http = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=http.serve_forever, name="live-server", daemon=True)
-        thread.start()
-        live = LiveServer(app, url, server, http, thread)
-        started.append(live)
-        return live
+        database = tmp_path / f"browser-{len(started)}.db"
+        started.append(start_live(database, server, **overrides))
+        return started[-1]
 
     yield factory
     for live in started:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def serve_module(tmp_path_factory) -> Callable[..., LiveServer]:
+    """`serve` shared by a whole module: one server (and SMTP server) set up once for many
+    tests, which must then not depend on each other's traces."""
+    started: list[LiveServer] = []
+    servers: list[SmtpServer] = []
+
+    def factory(*, smtp: SmtpServer | bool = True, **overrides) -> LiveServer:
+        if smtp is True:
+            servers.append(SmtpServer())
+        server = servers[-1] if smtp is True else smtp or None
+        database = tmp_path_factory.mktemp("browser") / "module.db"
+        started.append(start_live(database, server, **overrides))
+        return started[-1]
+
+    yield factory
+    for live in started:
+        live.stop()
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
@@ -157,6 +184,29 @@ def other_page(chromium):
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def browse(chromium):
+    """`browse(locale="de-DE", viewport=PHONE, ...)`: a new tab in a context of its own, made
+    with Playwright's new_context options. As for `page`, a server error or a console error
+    in any of them fails the test."""
+    contexts = []
+    problems: list[str] = []
+
+    def open_tab(**options):
+        context = chromium.new_context(**{"viewport": DESKTOP, **options})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.on("response", lambda response: problems.extend(_response_problem(response)))
+        tab.on("console", lambda message: problems.extend(_console_problem(message)))
+        return tab
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+    assert not problems, "the browser saw problems:\n" + "\n".join(problems)
 
 
 def _response_problem(response) -> list[str]:

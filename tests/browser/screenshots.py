@@ -1,6 +1,7 @@
 """Screenshots of every page a browser test visits: the whole page at desktop width and
-at phone width, under test-artifacts/screenshots/<test>/<NN-step>-<width>.png (CI keeps
-them as artefacts), with a check that the phone view does not scroll sideways."""
+at phone width (or at the one width a walk runs at), under
+test-artifacts/screenshots/<test>/<NN-step>-<width>.png (CI keeps them as artefacts), with a
+check that the phone view does not scroll sideways."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ class Camera:
         assert width <= PHONE["width"], (
             f"{step} ({page.url}) is {width}px wide at {PHONE['width']}px: it scrolls sideways"
         )
+
+    def at_this_width(self, page: Page, step: str) -> None:
+        """Only the width the page is shown at (a walk that runs once per width)."""
+        self.taken += 1
+        self._capture(page, f"{self.taken:02d}-{step}", page.viewport_size)
 
     def _capture(self, page: Page, name: str, size: dict) -> None:
         _load_frames(page)

@@ -1,22 +1,31 @@
-"""Every page, walked in a real browser at 1280 and 375 px: nothing wider than the screen,
-every header link or button at least 44 px tall on a phone (the folded menu opened too),
-the page being shown marked in the menu, and a few pages in dark mode as well.
-Screenshots of each land in test-artifacts/screenshots/<test>/."""
+"""Every page of Mailroom walked in a real browser, in English and in German, at 1280 and at
+375 px: nothing wider than the screen, every header link or button at least 44 px tall (the
+folded menu opened too), `<html lang>` the language asked for, and no English interface word
+left on a German page. A screenshot of each page lands in test-artifacts/screenshots/<test>/.
+
+One server and one set of people and mail serve the whole module; each walk only reads,
+apart from a few form posts whose answers are pages of their own (errors, limits, results).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from app.auth.tokens import confirm_token_for, reset_token_for
+from app.auth import emails
+from app.auth.tokens import change_token_for, confirm_token_for, reset_token_for, undo_token_for
+from app.dev import mailbox
 from app.extensions import db
+from app.mail import suppression
 from app.mail.catcher import Catcher
-from app.mail.models import OutboxMessage
 from app.models import User
-from tests.browser.people import ADMIN, ADMIN_PASSWORD, expect_logged_in, fill_login, submit
+from tests.browser.page_checks import overflowing, page_problems
+from tests.browser.people import ADMIN, ADMIN_PASSWORD, fill_login, submit
 from tests.browser.screenshots import DESKTOP, PHONE
 from tests.conftest import wait_for
 from tests.smtp_server import free_port
@@ -24,178 +33,232 @@ from tests.smtp_server import free_port
 pytestmark = pytest.mark.browser
 
 USER, USER_PASSWORD = "walker@example.com", "a long enough passphrase"
-TAP_TARGET = 44
-
-# Boxes reaching past either edge of the page. A box its ancestor clips (overflow hidden, as
-# for the visually hidden column names of a table shown as cards) is not seen; one inside a
-# scrolling box is, since the person would have to scroll it sideways.
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const clipped = (el) => {
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      const style = getComputedStyle(up);
-      if (["hidden", "clip"].includes(style.overflowX)) return true;
-    }
-    return false;
-  };
-  const found = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
-    if ((box.right > width + 1 || box.left < -1) && !clipped(el)) {
-      const name = el.tagName.toLowerCase() + "." + String(el.className).trim();
-      const text = (el.textContent || "").trim().slice(0, 40);
-      found.push(`${name} ${Math.round(box.left)}..${Math.round(box.right)}: ${text}`);
-    }
-  }
-  return found;
-}"""
-# Every link or button the header shows, with its height.
-HEADER_TARGETS = """() => [...document.querySelectorAll("header a, header button")]
-  .filter(el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden")
-  .map(el => [el.textContent.trim(), el.getBoundingClientRect().height])"""
+# Each walk's browser: its locale, and the Accept-Language it sends.
+LOCALES = {"en": "en-GB", "de": "de-DE"}
+WIDTHS = {1280: DESKTOP, 375: PHONE}
+# A sign-up mail in each language, for the outbox and dev mailbox pages of that language's walk.
+NEWCOMERS = {"en": "newcomer@example.com", "de": "neuling@example.com"}
+BOUNCED = "bounced@example.com"
+# Plain text served as is (no header, no <html lang>): only its width is checked.
+PLAIN = {"dev-message-raw"}
+# The German interface is complete (every string translated): German pages must read German.
+GERMAN_COMPLETE = True
 
 
-@pytest.fixture
-def catcher(tmp_path):
-    running = Catcher(tmp_path / "dev-mailbox", port=free_port()).start()
+@dataclass
+class Site:
+    url: str
+    # Placeholders of the paths walked: tokens of emailed links, ids of rows, per language.
+    values: dict[str, dict[str, str]]
+    # Browser storage (the session cookie) of each person already logged in.
+    signed_in: dict[str, dict]
+
+
+@pytest.fixture(scope="module")
+def catcher(tmp_path_factory):
+    running = Catcher(tmp_path_factory.mktemp("dev-mailbox"), port=free_port()).start()
     yield running
     running.stop()
 
 
-@pytest.fixture
-def dev_live(serve, catcher):
-    """The app as `make run` serves it: development, its mail caught for /dev/mailbox."""
-    live = serve(
+@pytest.fixture(scope="module")
+def site(serve_module, catcher, chromium) -> Site:
+    """The app as `make run` serves it (development, mail caught for /dev/mailbox), with rate
+    limits on (one walk step is the 429 page), a user, an admin, a suppressed address, and a
+    sign-up mail in each language sent and caught."""
+    live = serve_module(
         smtp=False,
         APP_ENV="development",
         MAIL_PORT=catcher.port,
         DEV_MAILBOX_DIR=str(catcher.folder),
+        RATELIMIT_ENABLED=True,
     )
     live.user(USER, USER_PASSWORD)
     live.user(ADMIN, ADMIN_PASSWORD, is_admin=True)
-    return live
-
-
-def check_page(page: Page, shoot, step: str) -> None:
-    """The checks at both widths, then the screenshots (which check sideways scrolling)."""
-    assert page.evaluate(OVERFLOWING) == [], f"{step} ({page.url}) is wider than 1280 px"
-    page.set_viewport_size(PHONE)
-    try:
-        assert page.evaluate(OVERFLOWING) == [], f"{step} ({page.url}) is wider than 375 px"
-        _check_header_targets(page, step)
-        menu = page.locator(".menu-button")
-        if menu.is_visible():
-            menu.click()
-            expect(menu).to_have_attribute("aria-expanded", "true")
-            _check_header_targets(page, f"{step}, menu open")
-            assert page.evaluate(OVERFLOWING) == [], f"{step}: the open menu is too wide"
-            menu.click()
-    finally:
-        page.set_viewport_size(DESKTOP)
-    shoot(page, step)
-
-
-def _check_header_targets(page: Page, step: str) -> None:
-    targets = page.evaluate(HEADER_TARGETS)
-    assert targets, f"{step}: no link in the header"
-    small = [(label, height) for label, height in targets if height < TAP_TARGET]
-    assert not small, f"{step} ({page.url}): header targets under {TAP_TARGET} px: {small}"
-
-
-def visit(page: Page, url: str, shoot, step: str) -> None:
-    page.goto(url)
-    check_page(page, shoot, step)
-
-
-def log_in(page: Page, live, email: str, password: str) -> None:
-    fill_login(page, live.url, email, password)
-    submit(page)
-    expect_logged_in(page)
-
-
-def log_out(page: Page) -> None:
-    with page.expect_navigation():
-        page.locator("header").get_by_role("button", name="Log out").click()
-
-
-def test_every_page_fits_a_phone_with_thumb_sized_header_targets(dev_live, catcher, page, shoot):
-    live = dev_live
-    base = live.url
     with live.app.app_context():
-        confirm = confirm_token_for("newcomer@example.com")
-        reset = reset_token_for(db.session.scalar(select(User).where(User.email == USER)))
+        common = _links_and_rows()
+        outbox = {lang: emails.send_signup_email(NEWCOMERS[lang], locale=lang) for lang in LOCALES}
+        db.session.commit()
+        outbox_ids = {lang: str(row.id) for lang, row in outbox.items()}
+    caught = wait_for(lambda: _caught_ids(catcher), timeout=15)
+    values = {
+        lang: {**common, "outbox": outbox_ids[lang], "caught": caught[NEWCOMERS[lang]]}
+        for lang in LOCALES
+    }
+    signed_in = {
+        "user": _log_in(chromium, live.url, USER, USER_PASSWORD),
+        "admin": _log_in(chromium, live.url, ADMIN, ADMIN_PASSWORD),
+    }
+    return Site(live.url, values, signed_in)
 
-    for step, path in [
-        ("home", "/"),
-        ("signup", "/signup"),
-        ("login", "/login"),
-        ("reset-request", "/reset-password"),
-        ("resend", "/confirm/resend"),
-        ("check-inbox", "/check-your-inbox/signup"),
-        ("choose-password", f"/confirm/{confirm}"),
-        ("confirm-invalid", "/confirm/not-a-token"),
-        ("reset-password", f"/reset-password/{reset}"),
-        ("reset-invalid", "/reset-password/not-a-token"),
-        ("not-found", "/no-such-page"),
-    ]:
-        visit(page, base + path, shoot, step)
 
-    page.goto(f"{base}/login")
-    submit(page)  # nothing typed: two problems, summed up above the form
-    expect(page.locator(".error-summary")).to_be_visible()
-    check_page(page, shoot, "login-errors")
+def _links_and_rows() -> dict[str, str]:
+    """Tokens of every emailed link (made as the mail would make them) and a suppression."""
+    user = db.session.scalar(select(User).where(User.email == USER))
+    suppression.add(BOUNCED, suppression.HARD_BOUNCE, suppression.SMTP, "550 5.1.1 no such user")
+    db.session.commit()
+    entry = db.session.scalar(
+        select(suppression.Suppression.id).where(suppression.Suppression.address == BOUNCED)
+    )
+    return {
+        "confirm": confirm_token_for("joiner@example.com"),
+        "reset": reset_token_for(user),
+        "change": change_token_for(user, "walker@new.example.com"),
+        "undo": undo_token_for(user, "walker@old.example.com"),
+        "suppression": str(entry),
+    }
 
-    page.goto(f"{base}/signup")
-    page.locator("input[name=email]").fill("newcomer@example.com")
+
+def _caught_ids(catcher) -> dict[str, str] | None:
+    by_recipient = {m.to: m.id for m in mailbox.summaries(catcher.folder)}
+    if all(address in by_recipient for address in NEWCOMERS.values()):
+        return by_recipient
+    return None
+
+
+def _log_in(chromium, url: str, email: str, password: str) -> dict:
+    context = chromium.new_context()
+    page = context.new_page()
+    fill_login(page, url, email, password)
     submit(page)
-    wait_for(lambda: list(catcher.folder.glob("*.eml")), timeout=15)
-    visit(page, f"{base}/dev/mailbox", shoot, "dev-mailbox")
-    page.locator(".mailbox-item").first.click()
-    expect(page.frame_locator("iframe.mail-frame").get_by_text("Finish signing up")).to_be_visible()
-    check_page(page, shoot, "dev-message")
-
-    log_in(page, live, USER, USER_PASSWORD)
-    check_page(page, shoot, "home-signed-in")
-    for step, path in [
-        ("account", "/account"),
-        ("change-password", "/account/password"),
-        ("change-email", "/account/email"),
-        ("admins-only", "/admin/mail"),
-    ]:
-        visit(page, base + path, shoot, step)
-    log_out(page)
-
-    log_in(page, live, ADMIN, ADMIN_PASSWORD)
-    with live.app.app_context():
-        message_id = db.session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id))
-    for step, path in [
-        ("admin-home", "/"),
-        ("admin-mail", "/admin/mail"),
-        ("admin-outbox", "/admin/mail/outbox"),
-        ("admin-message", f"/admin/mail/outbox/{message_id}"),
-        ("admin-previews", "/admin/mail/previews"),
-        ("admin-preview", "/admin/mail/previews/confirm_email"),
-    ]:
-        visit(page, base + path, shoot, step)
+    expect(page.locator('header form[action$="/logout"]')).to_be_attached()
+    state = context.storage_state()
+    context.close()
+    return state
 
 
-def test_a_long_menu_folds_on_a_phone_and_marks_the_page(dev_live, page, shoot):
-    log_in(page, dev_live, ADMIN, ADMIN_PASSWORD)
-    page.goto(f"{dev_live.url}/account")
+# Steps a walk takes by more than opening a URL: each leaves the page it led to on the tab.
+def login_errors(tab: Page, site: Site) -> None:
+    tab.goto(f"{site.url}/login")
+    submit(tab)  # nothing typed: the problems are summed up above the form
+    expect(tab.locator(".error-summary")).to_be_visible()
+
+
+def too_many_tries(tab: Page, site: Site) -> None:
+    """Ask for a reset link for one address until the limit answers (5 a minute)."""
+    for _ in range(12):
+        tab.goto(f"{site.url}/reset-password")
+        tab.locator("input[name=email]").fill("limited@example.com")
+        with tab.expect_navigation() as answer:
+            tab.locator("main button[type=submit]").click()
+        if answer.value.status == 429:
+            return
+    raise AssertionError("the reset form never answered 429")
+
+
+def change_email_sent(tab: Page, site: Site) -> None:
+    """The change of address asked for: the page where the emailed code can be typed."""
+    tab.goto(f"{site.url}/account/email")
+    tab.locator("input[name=email]").fill("walker@next.example.com")
+    tab.locator("input[name=current_password]").fill(USER_PASSWORD)
+    submit(tab)
+    expect(tab.locator("input[name=code]")).to_be_visible()
+
+
+def connection_check(tab: Page, site: Site) -> None:
+    tab.goto(f"{site.url}/admin/mail")
+    with tab.expect_navigation():
+        tab.locator('form[action$="/admin/mail/check"] button[type=submit]').click()
+
+
+Step = tuple[str, "str | Callable[[Page, Site], None]"]
+WALK: list[tuple[str | None, list[Step]]] = [
+    (
+        None,
+        [
+            ("home", "/"),
+            ("signup", "/signup"),
+            ("login", "/login"),
+            ("login-errors", login_errors),
+            ("reset-request", "/reset-password"),
+            ("resend", "/confirm/resend"),
+            ("check-inbox-code", "/check-your-inbox/signup"),
+            ("check-inbox-reset", "/check-your-inbox/reset"),
+            ("choose-password", "/confirm/{confirm}"),
+            ("confirm-invalid", "/confirm/not-a-token"),
+            ("reset-password", "/reset-password/{reset}"),
+            ("reset-invalid", "/reset-password/not-a-token"),
+            ("change-email-confirm", "/account/email/confirm/{change}"),
+            ("change-email-invalid", "/account/email/confirm/not-a-token"),
+            ("change-email-undo", "/account/email/undo/{undo}"),
+            ("undo-invalid", "/account/email/undo/not-a-token"),
+            ("not-found", "/no-such-page"),
+            ("too-many-tries", too_many_tries),
+        ],
+    ),
+    (
+        "user",
+        [
+            ("home-signed-in", "/"),
+            ("account", "/account"),
+            ("change-password", "/account/password"),
+            ("change-email", "/account/email"),
+            ("change-email-code", change_email_sent),
+            ("admins-only", "/admin/mail"),
+        ],
+    ),
+    (
+        "admin",
+        [
+            ("admin-home", "/"),
+            ("admin-mail", "/admin/mail"),
+            ("admin-check", connection_check),
+            ("admin-outbox", "/admin/mail/outbox"),
+            ("admin-message", "/admin/mail/outbox/{outbox}"),
+            ("admin-previews", "/admin/mail/previews"),
+            ("admin-preview", "/admin/mail/previews/confirm_email"),
+            ("admin-suppressions", "/admin/mail/suppressions"),
+            ("admin-suppression", "/admin/mail/suppressions/{suppression}"),
+            ("dev-mailbox", "/dev/mailbox"),
+            ("dev-message", "/dev/mailbox/{caught}"),
+            ("dev-message-raw", "/dev/mailbox/{caught}/raw"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("language", LOCALES)
+def test_every_page_fits_the_screen_in_its_language(site, browse, shoot, language, width):
+    problems: list[str] = []
+    for person, steps in WALK:
+        tab = browse(
+            viewport=WIDTHS[width],
+            locale=LOCALES[language],
+            extra_http_headers={"Accept-Language": language},
+            storage_state=site.signed_in.get(person),
+        )
+        for step, how in steps:
+            if callable(how):
+                how(tab, site)
+            else:
+                tab.goto(site.url + how.format(**site.values[language]))
+            if step in PLAIN:
+                found = overflowing(tab)
+            else:
+                german = language == "de" and GERMAN_COMPLETE
+                found = page_problems(tab, language, german_text=german)
+            problems += [f"{language} {width}px {step} ({tab.url}): {p}" for p in found]
+            shoot.at_this_width(tab, step)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_a_long_menu_folds_on_a_phone_and_marks_the_page(site, browse, shoot):
+    page = browse(storage_state=site.signed_in["admin"], locale="en-GB")
+    page.goto(f"{site.url}/account")
     page.set_viewport_size(PHONE)
     header = page.locator("header")
     menu = page.locator(".menu-button")
     expect(menu).to_be_visible()
     expect(page.locator("#site-menu")).to_be_hidden()
     # One row: the brand and the button, nothing wrapped beneath.
-    assert header.bounding_box()["height"] < 2 * TAP_TARGET
+    assert header.bounding_box()["height"] < 88
     menu.click()
     links = page.locator("#site-menu a, #site-menu button")
     expect(links).to_have_count(4)
     expect(page.locator('#site-menu [aria-current="page"]')).to_have_text("Account")
     boxes = [links.nth(i).bounding_box() for i in range(4)]
-    assert all(box["height"] >= TAP_TARGET for box in boxes)
+    assert all(box["height"] >= 44 for box in boxes)
     assert [box["y"] for box in boxes] == sorted({box["y"] for box in boxes})  # one per row
     shoot(page, "menu-open")  # leaves the page at desktop width
     page.set_viewport_size(PHONE)
@@ -208,25 +271,44 @@ def test_a_long_menu_folds_on_a_phone_and_marks_the_page(dev_live, page, shoot):
     expect(page.locator("#site-menu")).to_be_visible()
 
 
-def test_pages_follow_a_dark_colour_scheme(dev_live, page, shoot):
-    page.emulate_media(color_scheme="dark")
-    page.goto(f"{dev_live.url}/login")
-    submit(page)
-    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert _is_dark(background), background
+def test_pages_follow_a_dark_colour_scheme(site, browse, shoot):
+    page = browse(color_scheme="dark", locale="en-GB")
+    login_errors(page, site)
+    assert _is_dark(page.evaluate("getComputedStyle(document.body).backgroundColor"))
     shoot(page, "login-errors-dark")
     for step, path in [("home-dark", "/"), ("dev-mailbox-dark", "/dev/mailbox")]:
-        page.goto(dev_live.url + path)
+        page.goto(site.url + path)
         shoot(page, step)
-    log_in(page, dev_live, ADMIN, ADMIN_PASSWORD)
+    admin = browse(color_scheme="dark", storage_state=site.signed_in["admin"])
     for step, path in [("account-dark", "/account"), ("admin-mail-dark", "/admin/mail")]:
-        page.goto(dev_live.url + path)
-        shoot(page, step)
-    page.emulate_media(color_scheme="light")
-    page.goto(f"{dev_live.url}/account")
-    assert not _is_dark(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+        admin.goto(site.url + path)
+        shoot(admin, step)
+    admin.emulate_media(color_scheme="light")
+    admin.goto(f"{site.url}/account")
+    assert not _is_dark(admin.evaluate("getComputedStyle(document.body).backgroundColor"))
 
 
 def _is_dark(css_colour: str) -> bool:
     red, green, blue = (int(n) for n in re.findall(r"\d+", css_colour)[:3])
     return (red + green + blue) / 3 < 64
+
+
+def test_the_page_checks_name_what_is_wrong(site, browse):
+    """The walk's checks are not blind: a box too wide, a header link too short, English on
+    a German page and the wrong `lang` are each named."""
+    page = browse(viewport=PHONE, locale="de-DE", extra_http_headers={"Accept-Language": "de"})
+    page.goto(f"{site.url}/login")
+    page.evaluate("""() => {
+      document.documentElement.lang = "en";
+      document.querySelector("header a").style.cssText = "min-height: 0; height: 20px";
+      const wide = document.createElement("p");
+      wide.className = "too-wide";
+      wide.style.width = "500px";
+      wide.textContent = "Your Password";
+      document.querySelector("main").append(wide);
+    }""")
+    found = "\n".join(page_problems(page, "de", german_text=True))
+    assert "p.too-wide spans" in found
+    assert 'header target "Mailroom" is 20px tall' in found
+    assert '<html lang="en">, not "de"' in found
+    assert 'English "Your"' in found and 'English "Password"' in found
