@@ -14,9 +14,10 @@ import pytest
 from babel.dates import get_month_names
 from sqlalchemy import select
 
-from app import clock, create_app
+from app import clock, create_app, i18n
 from app.auth import tokens
 from app.auth.passwords import hash_password
+from app.auth.user_agents import describe
 from app.extensions import db
 from app.models import User
 from tests.accounts import PASSWORD, submit
@@ -263,3 +264,11 @@ def test_change_of_address_links_opened_logged_out_follow_the_browser(app):
 def test_a_german_browser_is_asked_to_log_in_in_german(app):
     answer = browser(app, "de").get("/account", follow_redirects=True)
     assert "Melden Sie sich an, um diese Seite zu sehen." in answer.text
+
+
+def test_a_browser_is_described_with_german_words_around_its_names(app):
+    with app.test_request_context(), i18n.speaking("de"):
+        assert describe(CHROME_ON_LINUX) == "Chrome unter Linux"
+        assert describe("Mozilla/5.0 (Linux; Android 14; Pixel 8)") == "Ein Browser unter Android"
+        assert describe("curl/8.5.0") == "curl"
+        assert describe(None) == "Unbekannter Browser"
