@@ -272,3 +272,13 @@ def test_a_browser_is_described_with_german_words_around_its_names(app):
         assert describe("Mozilla/5.0 (Linux; Android 14; Pixel 8)") == "Ein Browser unter Android"
         assert describe("curl/8.5.0") == "curl"
         assert describe(None) == "Unbekannter Browser"
+
+
+def test_a_saved_language_mailroom_no_longer_speaks_counts_as_the_browsers(app):
+    add_user(app, "old.release@example.com")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "old.release@example.com"))
+        user.locale = "fr"
+        db.session.commit()
+    page = logged_in(app, "old.release@example.com", "de").get("/account").text
+    assert "<h1>Ihr Konto</h1>" in page and checked_choice(page) == ["browser"]

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, logout_user
 
+from app import i18n
 from app.auth import accounts, codes, tokens
 from app.auth.forms import (
     BROWSER_LANGUAGE,
@@ -35,7 +36,6 @@ from app.auth.sessions import (
     renew_session,
     start_session,
 )
-from app.i18n import LANGUAGE_NAMES
 
 bp = Blueprint("auth", __name__)
 # Every request checks its session on the server before the view runs (and notes activity).
@@ -159,7 +159,7 @@ def reset_password(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    return _account_page(LanguageForm(language=current_user.locale or BROWSER_LANGUAGE))
+    return _account_page(LanguageForm(language=_saved_language()))
 
 
 @bp.post("/account/language")
@@ -168,7 +168,7 @@ def choose_language():
     form = LanguageForm()
     if not form.validate_on_submit():
         # The error beside the choice that is still in force (the one posted was none).
-        form.language.data = current_user.locale or BROWSER_LANGUAGE
+        form.language.data = _saved_language()
         return _account_page(form)
     chosen = None if form.language.data == BROWSER_LANGUAGE else form.language.data
     accounts.choose_language(current_user._get_current_object(), chosen)
@@ -176,9 +176,15 @@ def choose_language():
     if chosen is None:
         flash(_("Mailroom now follows your browser's language."), "success")
     else:
-        name = LANGUAGE_NAMES[chosen]
+        name = i18n.LANGUAGE_NAMES[chosen]
         flash(_("Mailroom now speaks %(language)s to you.", language=name), "success")
     return redirect(url_for("auth.account"))
+
+
+def _saved_language() -> str:
+    # A value Mailroom no longer speaks (from an older release) counts as no choice, as it
+    # does for the page's language.
+    return i18n.supported(current_user.locale) or BROWSER_LANGUAGE
 
 
 def _account_page(language_form: LanguageForm):
