@@ -11,11 +11,11 @@ from playwright.sync_api import Page
 TAP_TARGET = 44
 
 # One visit to the page for every measure, since each round trip to the browser costs time:
-# boxes reaching past either edge (a box its ancestor clips, as for the visually hidden column
-# names of a table shown as cards, is not seen; one inside a scrolling box is, since the
-# person would have to scroll it sideways), the header's visible links and buttons with their
-# heights, the language the page declares, whether the menu is folded behind its button, and
-# (when asked) the text a person reads, without what is data rather than words of the site.
+# boxes and text reaching past either edge (a box its ancestor clips, as for the visually
+# hidden column names of a table shown as cards, is not seen; one inside a scrolling box is,
+# since the person would have to scroll it sideways), the header's visible links and buttons
+# with their heights, the language the page declares, whether the menu is folded behind its
+# button, and (when asked) the text a person reads, without what is data, not the site's words.
 _MEASURE = """(withText) => {
   const width = document.documentElement.clientWidth;
   const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
@@ -38,13 +38,29 @@ _MEASURE = """(withText) => {
       overflow.push(`${describe(el)} spans ${span}: "${text}"`);
     }
   }
+  // Text can run past its own box (a label that may not wrap): measured apart.
+  const range = document.createRange();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim()) continue;
+    range.selectNodeContents(node);
+    const box = range.getBoundingClientRect();
+    if (box.width === 0 || (box.right <= width + 1 && box.left >= -1)) continue;
+    if (["hidden", "clip"].includes(getComputedStyle(el).overflowX) || clipped(el)) continue;
+    const text = node.textContent.trim().replace(/\\s+/g, " ").slice(0, 50);
+    const span = `${Math.round(box.left)}..${Math.round(box.right)}px`;
+    overflow.push(`text of ${describe(el)} spans ${span}: "${text}"`);
+  }
   const targets = [...document.querySelectorAll("header a, header button")]
     .filter(el => el.checkVisibility({visibilityProperty: true}))
     .map(el => [el.textContent.trim(), Math.round(el.getBoundingClientRect().height * 10) / 10]);
   const menu = document.querySelector(".menu-button");
   const words = [];
   if (withText) {
-    const data = "code, pre, kbd, samp, .address, .source, .mail-text, script, style";
+    // Mail is written in its recipient's language, not the page's: its subjects are data.
+    const data = "code, pre, kbd, samp, script, style, .address, .source, .mail-text, " +
+      ".error-cell, .mailbox-subject, .mail-subject, td:has(> .template-name) > a";
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const el = node.parentElement;

@@ -294,8 +294,8 @@ def _is_dark(css_colour: str) -> bool:
 
 
 def test_the_page_checks_name_what_is_wrong(site, browse):
-    """The walk's checks are not blind: a box too wide, a header link too short, English on
-    a German page and the wrong `lang` are each named."""
+    """The walk's checks are not blind: a box too wide, text running out of its box, a header
+    link too short, English on a German page and the wrong `lang` are each named."""
     page = browse(viewport=PHONE, locale="de-DE", extra_http_headers={"Accept-Language": "de"})
     page.goto(f"{site.url}/login")
     page.evaluate("""() => {
@@ -306,9 +306,15 @@ def test_the_page_checks_name_what_is_wrong(site, browse):
       wide.style.width = "500px";
       wide.textContent = "Your Password";
       document.querySelector("main").append(wide);
+      const label = document.createElement("span");
+      label.className = "unbroken";
+      label.style.cssText = "display: block; width: 100px; white-space: nowrap";
+      label.textContent = "Zustellversuche ".repeat(4);
+      document.querySelector("main").append(label);
     }""")
     found = "\n".join(page_problems(page, "de", german_text=True))
     assert "p.too-wide spans" in found
+    assert "text of span.unbroken spans 16.." in found
     assert 'header target "Mailroom" is 20px tall' in found
     assert '<html lang="en">, not "de"' in found
     assert 'English "Your"' in found and 'English "Password"' in found
