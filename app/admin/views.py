@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import TemplateNotFound
@@ -35,6 +36,8 @@ from app.mail.previews import SAMPLES, missing_samples, render_preview, template
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 access.protect(bp)
+# "10,000" in English is "10.000" in German: counts and sizes follow the page's language.
+bp.add_app_template_filter(format_number, "number")
 smtp_action_limit = limiter.limit(access.SMTP_ACTIONS_PER_USER, key_func=access.per_admin)
 
 # The HTML of an email is shown framed and inert: no script, no request anywhere, and

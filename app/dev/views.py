@@ -5,8 +5,8 @@ URL with a sandboxing policy and shown in a sandboxed frame, so no script in it 
 """
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from app.dev import mailbox, reading
 from app.dev.runner import run_dev
@@ -15,6 +15,8 @@ from app.mail.catcher import is_listening, mailbox_folder
 # cli_group=None: `flask dev` is a top-level command, and exists only when this blueprint does.
 bp = Blueprint("dev", __name__, url_prefix="/dev", cli_group=None)
 bp.cli.add_command(run_dev)
+# Sizes as the page's language writes them ("1,234" in English, "1.234" in German).
+bp.add_app_template_filter(format_number, "number")
 
 # The frame may show styles and images and open links in the window; nothing else. It is
 # same-origin so that the page can size the frame to the email (static/frame-fit.js): with

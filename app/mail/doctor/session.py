@@ -12,8 +12,10 @@ import socket
 import ssl
 import time
 
+from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
+from app import i18n
 from app.mail import hints, provider_replies
 from app.mail.doctor.probes import greets_in_clear, speaks_tls
 from app.mail.doctor.report import (
@@ -189,7 +191,7 @@ class SmtpDiagnosis(SignInSteps):
             + (
                 _(
                     "%(bytes)s bytes (%(mib)s MiB)",
-                    bytes=format(int(size), ","),
+                    bytes=format_decimal(int(size), locale=i18n.current()),
                     mib=format(int(size) / 2**20, ".0f"),
                 )
                 if size.isdigit()
