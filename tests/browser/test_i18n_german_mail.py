@@ -1,6 +1,7 @@
 """German end to end in a real browser: a browser that asks for German signs up through the
 German pages, receives the German email, and finishes on the German page its link opens; a
-user who chose German on the account page gets German mail even from an English browser.
+user who chose German on the account page gets German mail even from an English browser;
+and the header, unfolded when there is no dev mailbox, fits a phone in German.
 
 What "German" means is read from the catalogue the app serves, so the tests say which
 sentence is missing when a translation is."""
@@ -15,7 +16,9 @@ from sqlalchemy import select
 from app import i18n
 from app.extensions import db
 from app.models import User
+from tests.browser.page_checks import TAP_TARGET, page_problems
 from tests.browser.people import fill_login, submit
+from tests.browser.screenshots import PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -91,3 +94,20 @@ def test_a_user_who_chose_german_gets_german_mail_from_an_english_browser(live, 
     mail = live.mail_to(address, subject=subject)
     assert mail.message["Subject"] == subject
     assert german(live, "Hi there,") in mail.message.get_body(("plain",)).get_content()
+
+
+def test_the_unfolded_german_header_fits_a_phone(live, browse, shoot):
+    """Without the dev mailbox the header keeps its two links beside the brand (no menu
+    button): in German, for a visitor and for a signed-in user, they fit 375 px in one row."""
+    address = "kopfzeile@example.com"
+    live.user(address, PASSWORD)
+    page = browse(viewport=PHONE, **GERMAN_BROWSER)
+    for step, path in [("visitor", "/login"), ("signed-in", "/account")]:
+        if step == "signed-in":
+            fill_login(page, live.url, address, PASSWORD)
+            submit(page)
+        page.goto(live.url + path)
+        shoot.at_this_width(page, f"header-{step}")
+        expect(page.locator(".menu-button")).to_be_hidden()
+        assert page_problems(page, "de", german_text=True) == []
+        assert page.locator("header").bounding_box()["height"] < 2 * TAP_TARGET, step
