@@ -224,7 +224,7 @@ def test_the_change_of_address_pages_read_german(app):
 
     ask["current_password"] = PASSWORD
     sent = submit(client, "/account/email", ask)
-    assert "<h1>Sehen Sie im neuen Postfach nach</h1>" in sent.text
+    assert "<h1>Prüfen Sie das neue Postfach</h1>" in sent.text
     code = {"csrf_token": csrf_token(sent.text), "code": "AAAA-BBBB"}
     wrong = client.post("/account/email/code", data=code)
     assert "Dieser Code stimmt nicht." in wrong.text
