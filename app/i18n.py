@@ -68,15 +68,17 @@ def speaking(language: str) -> Iterator[None]:
         yield
 
 
-def duration(value: timedelta | str) -> str:
-    """A link's lifetime in words of the current language ("1 hour", "2 Tage")."""
+def duration(value):
+    """A link's lifetime in words of the current language ("1 hour", "2 Tage"); any other
+    value passes through unchanged (a preview's sample data chains both filters)."""
     if isinstance(value, timedelta):
         return format_timedelta(value, threshold=1)
     return value
 
 
-def when(value: datetime | str) -> str:
-    """A moment as the current language writes it, with its time zone (UTC) said."""
+def when(value):
+    """A moment as the current language writes it, with its time zone (UTC) said; any other
+    value passes through unchanged."""
     if isinstance(value, datetime):
         return format_datetime(value, "long")
     return value
