@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from app.db import engine_options
-from app.extensions import babel, csrf, db, limiter, login_manager, mailer, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, mailer
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("mailroom")
@@ -74,7 +74,6 @@ def _configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     mailer.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -129,11 +128,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app import db_commands
     from app.admin.cli import users_cli
     from app.mail.cli import mail_cli
 
     app.cli.add_command(mail_cli)
     app.cli.add_command(users_cli)
+    db_commands.register(app)
 
 
 def register_mail_hooks(app: Flask) -> None:

@@ -5,7 +5,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -16,7 +15,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+# Flask-Migrate is set up only for `flask db ...` (app/db_commands.py): Alembic is slow to import.
 # Named `mailer`: `app.mail` is the mail pipeline package.
 mailer = Mail()
 csrf = CSRFProtect()

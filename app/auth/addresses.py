@@ -6,7 +6,6 @@ versions); anything that is not exactly one bare address is refused before it ca
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 # RFC 5321 caps a path at 256 octets including the angle brackets.
@@ -20,6 +19,10 @@ class InvalidAddress(ValueError):
 
 def normalise_email(raw: str | None) -> str:
     """The canonical form: local part as typed, IDN domain encoded, all lower-cased."""
+    # Imported here: email-validator compiles its patterns on import, a cost a process that
+    # never reads a typed address (a `flask mail worker`) need not pay at start.
+    from email_validator import EmailNotValidError, validate_email
+
     text = (raw or "").strip()
     if not text:
         raise InvalidAddress(_("Enter your email address."))

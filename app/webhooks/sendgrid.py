@@ -12,10 +12,8 @@ import base64
 import json
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Request, current_app
 
 from app.mail.suppression import BOUNCE, COMPLAINT, SOFT_BOUNCE
@@ -32,6 +30,9 @@ from app.webhooks.verdicts import (
     from_unix,
     message_id_of,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 NAME = "sendgrid"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -63,6 +64,11 @@ def read(request: Request) -> list[ProviderEvent]:
 
 
 def verify(signature: str, timestamp: str, body: bytes) -> None:
+    # Imported here: cryptography loads only in a process that checks a signature.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         raw = base64.b64decode(signature, validate=True)
         public_key(current_app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"]).verify(
@@ -74,6 +80,9 @@ def verify(signature: str, timestamp: str, body: bytes) -> None:
 
 @cache
 def public_key(text: str) -> ec.EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     stripped = text.strip()
     if stripped.startswith("-----BEGIN"):
         key = serialization.load_pem_public_key(stripped.encode())

@@ -12,17 +12,17 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from flask import current_app
 
 from app import clock
 from app.webhooks.verdicts import MALFORMED, UNSIGNED, WRONG, Refused
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # sns.us-east-1.amazonaws.com, and the China regions' sns.cn-north-1.amazonaws.com.cn.
 SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
@@ -63,6 +63,10 @@ def allowed_url(url: str) -> bool:
 
 def verify(message: dict) -> None:
     """Raise Refused unless `message` carries a valid SNS signature."""
+    # Imported here, like x509 below: a process that receives no SNS post never loads them.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     kind = message.get("Type")
     if kind not in SIGNED_FIELDS:
         raise Refused(MALFORMED)
@@ -117,6 +121,9 @@ def certificate(url: str) -> x509.Certificate:
 
 
 def _fetch(url: str) -> x509.Certificate:
+    import requests  # here: only a process that receives SNS posts loads requests
+    from cryptography import x509
+
     try:
         response = requests.get(url, timeout=FETCH_TIMEOUT_S, allow_redirects=False)
         body = response.content[: MAX_CERTIFICATE_BYTES + 1]
@@ -135,6 +142,8 @@ def confirm_subscription(message: dict) -> None:
     url = message.get("SubscribeURL")
     if not isinstance(url, str) or not allowed_url(url):
         raise Refused(WRONG)
+    import requests
+
     try:
         response = requests.get(url, timeout=FETCH_TIMEOUT_S, allow_redirects=False)
     except requests.RequestException:

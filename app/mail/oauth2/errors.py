@@ -7,8 +7,10 @@ Reasons are worded for an admin and carry the endpoint's own error code
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 UNREACHABLE, CERTIFICATE, REFUSED = "unreachable", "certificate", "refused"
 # An endpoint's error description is shown and stored: one short line of printable text.
@@ -27,6 +29,8 @@ class TokenError(Exception):
 
 def network_failure(exc: requests.RequestException, endpoint: str, timeout: float) -> TokenError:
     """A requests failure (no answer from the endpoint) in plain words."""
+    import requests  # here: a worker that signs in with a password never loads requests
+
     where = f"OAuth2 token endpoint {host_of(endpoint)}"
     if isinstance(exc, requests.exceptions.SSLError):
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
@@ -57,4 +61,6 @@ def refused(endpoint: str, error: str, description: str | None, secrets=()) -> T
 
 def host_of(url: str) -> str:
     """The endpoint's host (and port), which is what an admin recognises."""
+    import requests
+
     return requests.utils.urlparse(url).netloc or url

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import jwt
-
 from app import clock
 from app.mail import events
 from app.mail.oauth2.settings import GOOGLE, OAuth2Settings
@@ -42,6 +40,8 @@ class AccessToken:
     def audience(self) -> str | None:
         """Who the token is for, when it is a JWT (Microsoft's are; Google's are opaque).
         Read without checking the signature: it is shown, never trusted."""
+        import jwt  # here: PyJWT (and cryptography) only where a token is shown
+
         try:
             claims = jwt.decode(self.value, options={"verify_signature": False})
         except jwt.PyJWTError:
