@@ -83,16 +83,19 @@ ENGLISH_WORDS = re.compile(
 )
 
 
-def page_problems(page: Page, language: str, *, german_text: bool = False) -> list[str]:
-    """Everything wrong with the page shown, the folded menu opened too; `german_text` adds
-    the English words left on a German page."""
+def page_problems(
+    page: Page, language: str, *, german_text: bool = False, open_menu: bool = True
+) -> list[str]:
+    """Everything wrong with the page shown, its folded menu opened too (unless `open_menu`
+    is False: a walk opens it once per person, as it holds the same links on every page);
+    `german_text` adds the English words left on a German page."""
     facts = page.evaluate(_MEASURE, german_text)
     found = facts["overflow"] + _small_targets(facts["targets"])
     if facts["lang"] != language:
         found.append(f'<html lang="{facts["lang"]}">, not "{language}"')
     if german_text:
         found += _english_in(facts["text"])
-    if facts["folded"]:
+    if facts["folded"] and open_menu:
         menu = page.locator(".menu-button")
         menu.click()
         opened = page.evaluate(_MEASURE, False)
