@@ -2,7 +2,8 @@
 synchronous `mail.send` with sending suppressed (no SMTP at all) and with a real SMTP
 server that takes 2 s per message. Real HTTP: werkzeug's threaded server, http.client.
 Each view runs bare (mail only), with a user row inserted in the same request, and as a
-real sign-up would (the user row with a scrypt password hash, as app.auth does).
+real sign-up would (the user row with a scrypt password hash, as app.auth does). The fast
+views run in --rounds rounds; each verdict is the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -146,15 +147,18 @@ BASELINE = {
     "enqueue+signup": "suppressed+signup",
     "sync": "suppressed",
 }
+# (request, baseline, most it may cost). Against the tutorial's suppressed mail.send, which
+# never builds the message, Mailroom also composes the final bytes and writes the outbox
+# row durably: 1.5x (issue 11). Delivery itself must cost the request next to nothing: 1.2x.
 VERDICTS = (
-    ("enqueue", "suppressed"),
-    ("enqueue", "enqueue-suppressed"),
-    ("enqueue+user", "suppressed+user"),
-    ("enqueue+signup", "suppressed+signup"),
+    ("enqueue", "suppressed", 1.5),
+    ("enqueue", "enqueue-suppressed", 1.2),
+    ("enqueue+user", "suppressed+user", 1.5),
+    ("enqueue+signup", "suppressed+signup", 1.2),
 )
 
 
-def report(times: dict[str, list[float]]) -> None:
+def report(times: dict[str, list[float]], rounds: list[dict[str, list[float]]]) -> None:
     medians = {name: common.median(values) for name, values in times.items()}
     rows = []
     for name, values in times.items():
@@ -163,16 +167,27 @@ def report(times: dict[str, list[float]]) -> None:
         rows.append([name, VARIANTS[name][2], len(ms), medians[name] * 1000, common.p95(ms), ratio])
     headers = ["request", "what the view does", "n", "median ms", "p95 ms", "x baseline"]
     common.print_table(headers, rows)
-    for name, base in VERDICTS:
-        ratio = medians[name] / medians[base]
-        common.verdict(f"{name} / {base} (median)", ratio, "<= 1.2", ratio <= 1.2)
+    for name, base, most in VERDICTS:
+        if name in rounds[0] and base in rounds[0] and len(rounds) > 1:
+            by_round = [common.median(r[name]) / common.median(r[base]) for r in rounds]
+            print(f"   {name} / {base}, by round: {', '.join(f'{x:.2f}' for x in by_round)}")
+            ratio, how = common.median(by_round), "median of rounds"
+        else:
+            ratio, how = medians[name] / medians[base], "median"
+        common.verdict(f"{name} / {base} ({how})", ratio, f"<= {most}", ratio <= most)
     sync = medians["sync"] / medians["suppressed"]
     print(f"   sync / suppressed (median): {sync:.0f}x: the request waits for the SMTP server")
 
 
 def main() -> None:
     args = common.arguments(
-        __doc__, samples=300, warmup=30, signup_samples=25, sync_samples=5, smtp_delay_ms=2000
+        __doc__,
+        samples=200,
+        rounds=3,
+        warmup=30,
+        signup_samples=25,
+        sync_samples=5,
+        smtp_delay_ms=2000,
     )
     url = args.database_url or common.default_database_url()
     common.quiet_logs()
@@ -188,16 +203,20 @@ def main() -> None:
     served = {name: Served(app, name) for name, app in apps.items()}
     try:
         fast = ["suppressed", "enqueue", "enqueue-suppressed", "suppressed+user", "enqueue+user"]
-        times = measure(served, fast, args.samples, args.warmup)
+        rounds = [
+            measure(served, fast, args.samples, args.warmup if i == 0 else 0)
+            for i in range(args.rounds)
+        ]
+        times = {name: [t for r in rounds for t in r[name]] for name in fast}
         signup = ["suppressed+signup", "enqueue+signup"]
         times.update(measure(served, signup, args.signup_samples, 2))
         times.update(measure(served, ["sync"], args.sync_samples, 0))
         print(
             "   HTTP: werkzeug threaded server + http.client keep-alive, same process; "
             f"SMTP server {args.smtp_delay_ms} ms per message, own process; "
-            "2 sender threads running"
+            f"2 sender threads running; {args.rounds} rounds of {args.samples}"
         )
-        report(times)
+        report(times, rounds)
     finally:
         for target in served.values():
             target.close()
