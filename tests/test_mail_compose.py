@@ -68,6 +68,23 @@ def test_user_values_are_escaped_in_the_html_part_and_kept_in_the_text(probe_app
     assert name in text
 
 
+def test_a_header_written_once_still_refuses_a_line_break_the_next_time(probe_app):
+    # Header lines are folded once per value and kept: the checks must run on every message.
+    first = send_email(
+        "ada@example.com", "probe", name="Ada", url="x", extra_headers={"X-Ref": "1"}
+    )
+    assert parsed(first)["X-Ref"] == "1" and parsed(first)["Subject"] == "Hello Ada"
+    attempts = [
+        {"name": "Ada", "extra_headers": {"X-Ref": "1\r\nBcc: e@evil.example"}},
+        {"name": "Ada", "extra_headers": {"X-Ref\r\nBcc": "1"}},
+        {"name": INJECTION, "extra_headers": {"X-Ref": "1"}},
+    ]
+    for kwargs in attempts:
+        with pytest.raises(BadHeaderError):
+            send_email("ada@example.com", "probe", url="x", **kwargs)
+    assert queued_count() == 1
+
+
 @pytest.mark.parametrize("name", ["To", "bcc", "Message-ID", "Content-Type", "Subject"])
 def test_extra_headers_cannot_replace_what_the_composer_sets(probe_app, name):
     with pytest.raises(BadHeaderError, match="set by the composer"):
