@@ -26,7 +26,8 @@ from flask_mail import BadHeaderError
 # 8BITMIME): the stdlib would otherwise send raw 8-bit text without declaring BODY=8BITMIME.
 SEVEN_BIT = SMTP.clone(cte_type="7bit")
 CRLF = b"\r\n"
-# The policy's line limit (RFC 5322 says 78); longer lines make a body quoted-printable.
+# The policy's line limit (RFC 5322 says 78); a longer line makes a body quoted-printable
+# or base64.
 _MAX_LINE = SEVEN_BIT.max_line_length
 # A name and value the stdlib writes unchanged: an atom-only address, our own msg-id.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -37,7 +38,8 @@ _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))  # the stdlib's width: boundaries 
 def build(
     headers: dict[str, str], message_id: str, date: str, text: str, html: str, smtputf8: bool
 ) -> bytes:
-    """The message: `headers` in order, then Date and Message-ID, then both parts."""
+    """The message: `headers` in order, then Date (as email.utils.format_datetime writes
+    it) and Message-ID, then both parts."""
     head = [_header(name, value, smtputf8) for name, value in headers.items()]
     head.append(b"Date: " + date.encode("ascii") + CRLF)
     head.append(_message_id(message_id, smtputf8))
