@@ -10,11 +10,9 @@ apart from a few form posts whose answers are pages of their own (errors, limits
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.auth import emails
@@ -25,32 +23,20 @@ from app.mail import suppression
 from app.mail.catcher import Catcher
 from app.models import User
 from tests.browser.page_checks import overflowing, page_problems
-from tests.browser.people import ADMIN, ADMIN_PASSWORD, submit
+from tests.browser.people import ADMIN, ADMIN_PASSWORD
 from tests.browser.screenshots import DESKTOP, PHONE
+from tests.browser.walk import PLAIN, USER, USER_PASSWORD, WALK, Site, login_errors
 from tests.conftest import csrf_token, wait_for
 from tests.smtp_server import free_port
 
 pytestmark = pytest.mark.browser
 
-USER, USER_PASSWORD = "walker@example.com", "a long enough passphrase"
 # Each walk's browser: its locale, and the Accept-Language it sends.
 LOCALES = {"en": "en-GB", "de": "de-DE"}
 WIDTHS = {1280: DESKTOP, 375: PHONE}
 # A sign-up mail in each language, for the outbox and dev mailbox pages of that language's walk.
 NEWCOMERS = {"en": "newcomer@example.com", "de": "neuling@example.com"}
 BOUNCED = "bounced@example.com"
-LIMITED = "limited@example.com"
-# Plain text served as is (no header, no <html lang>): only its width is checked.
-PLAIN = {"dev-message-raw"}
-
-
-@dataclass
-class Site:
-    url: str
-    # Placeholders of the paths walked: tokens of emailed links, ids of rows, per language.
-    values: dict[str, dict[str, str]]
-    # Browser storage (the session cookie) of each person already logged in.
-    signed_in: dict[str, dict]
 
 
 @pytest.fixture(scope="module")
@@ -127,98 +113,6 @@ def _log_in(chromium, url: str, email: str, password: str) -> dict:
     state = context.storage_state()
     context.close()
     return state
-
-
-# Steps a walk takes by more than opening a URL: each leaves the page it led to on the tab.
-def login_errors(tab: Page, site: Site) -> None:
-    tab.goto(f"{site.url}/login")
-    submit(tab)  # nothing typed: the problems are summed up above the form
-    expect(tab.locator(".error-summary")).to_be_visible()
-
-
-def too_many_tries(tab: Page, site: Site) -> None:
-    """Ask for a reset link for one address until the limit answers (5 a minute), then once
-    more in the browser: the page a person sees. The posts before it skip the rendering."""
-    tab.goto(f"{site.url}/reset-password")
-    form = {"csrf_token": tab.locator("input[name=csrf_token]").input_value(), "email": LIMITED}
-    for _ in range(12):
-        if tab.request.post(f"{site.url}/reset-password", form=form).status == 429:
-            break
-    tab.locator("input[name=email]").fill(LIMITED)
-    with tab.expect_navigation() as answer:
-        tab.locator("main button[type=submit]").click()
-    assert answer.value.status == 429, "the reset form did not answer 429"
-
-
-def change_email_sent(tab: Page, site: Site) -> None:
-    """The change of address asked for: the page where the emailed code can be typed."""
-    tab.goto(f"{site.url}/account/email")
-    tab.locator("input[name=email]").fill("walker@next.example.com")
-    tab.locator("input[name=current_password]").fill(USER_PASSWORD)
-    submit(tab)
-    expect(tab.locator("input[name=code]")).to_be_visible()
-
-
-def connection_check(tab: Page, site: Site) -> None:
-    tab.goto(f"{site.url}/admin/mail")
-    with tab.expect_navigation():
-        tab.locator('form[action$="/admin/mail/check"] button[type=submit]').click()
-
-
-Step = tuple[str, "str | Callable[[Page, Site], None]"]
-WALK: list[tuple[str | None, list[Step]]] = [
-    (
-        None,
-        [
-            ("home", "/"),
-            ("signup", "/signup"),
-            ("login", "/login"),
-            ("login-errors", login_errors),
-            ("reset-request", "/reset-password"),
-            ("resend", "/confirm/resend"),
-            ("check-inbox-code", "/check-your-inbox/signup"),
-            ("check-inbox-reset", "/check-your-inbox/reset"),
-            ("choose-password", "/confirm/{confirm}"),
-            ("confirm-invalid", "/confirm/not-a-token"),
-            ("reset-password", "/reset-password/{reset}"),
-            ("reset-invalid", "/reset-password/not-a-token"),
-            ("change-email-confirm", "/account/email/confirm/{change}"),
-            ("change-email-invalid", "/account/email/confirm/not-a-token"),
-            ("change-email-undo", "/account/email/undo/{undo}"),
-            ("undo-invalid", "/account/email/undo/not-a-token"),
-            ("not-found", "/no-such-page"),
-            ("too-many-tries", too_many_tries),
-        ],
-    ),
-    (
-        "user",
-        [
-            ("home-signed-in", "/"),
-            ("account", "/account"),
-            ("change-password", "/account/password"),
-            ("change-email", "/account/email"),
-            ("change-email-code", change_email_sent),
-            ("admins-only", "/admin/mail"),
-        ],
-    ),
-    (
-        "admin",
-        [
-            ("admin-home", "/"),
-            ("admin-mail", "/admin/mail"),
-            ("admin-check", connection_check),
-            ("admin-outbox", "/admin/mail/outbox"),
-            ("admin-message", "/admin/mail/outbox/{outbox}"),
-            ("admin-previews", "/admin/mail/previews"),
-            ("admin-preview", "/admin/mail/previews/confirm_email"),
-            ("admin-suppressions", "/admin/mail/suppressions"),
-            ("admin-suppression", "/admin/mail/suppressions/{suppression}"),
-            ("dev-mailbox", "/dev/mailbox"),
-            ("dev-message", "/dev/mailbox/{caught}"),
-            ("dev-message-raw", "/dev/mailbox/{caught}/raw"),
-        ],
-    ),
-]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
