@@ -110,6 +110,7 @@ class Sender(threading.Thread):
 
     def _deliver(self, claimed: list[claims.Claimed]) -> None:
         claim = HeldClaim(claimed, self.owner, self.lease)
+        marks = None
         try:
             with sent_marks.held_for_claim() as marks:
                 link_error = self._deliver_claimed(claim, marks)
@@ -122,6 +123,9 @@ class Sender(threading.Thread):
             except Exception:  # noqa: BLE001 - the lease runs out anyway
                 db.session.rollback()
             raise
+        finally:
+            if marks is not None:  # counted into the next heartbeat
+                self.record.unsaved_sent += marks.written
         if link_error:
             self._back_off(link_error)  # outside: no connection is held while waiting
             return
@@ -168,6 +172,7 @@ class Sender(threading.Thread):
                 mail.mime,
                 mail.smtputf8,
                 before_command=claim.keeper_for(mail.id),
+                before_data=_settled_first(marks, claim, mail.id),
             )
         except Withdrawn as withdrawn:
             log.warning("mail sender %s: not sending: %s", self.owner, withdrawn)
@@ -182,8 +187,7 @@ class Sender(threading.Thread):
             relay = getattr(self.transport, "used_relay", relay)  # the fallback, maybe
             # Delivered: from here on it is only ever marked sent, never handed back.
             delivery = sent_marks.Delivery(mail, reply, relay, started, self.owner)
-            if sent_marks.record(delivery, marks, claim, self.stopping):
-                self.record.unsaved_sent += 1
+            marks.start(delivery, claim, self.stopping)
         self.last_used = time.monotonic()
 
     def _claim_size(self) -> int:
@@ -232,6 +236,18 @@ class Sender(threading.Thread):
             log.exception("mail sender %s: could not sign off", self.owner)
         finally:
             db.session.remove()
+
+
+def _settled_first(marks: sent_marks.SentMarks, claim: HeldClaim, row_id: int):
+    """Before a message's DATA: the previous delivery's mark is written (the duplicate
+    window stays one message), and this message is still ours to send."""
+
+    def before_data() -> None:
+        marks.settle()
+        if not claim.holds(row_id):
+            raise Withdrawn(f"outbox #{row_id} was handed back while a mark was retried")
+
+    return before_data
 
 
 @cache

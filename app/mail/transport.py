@@ -196,9 +196,11 @@ class SmtpTransport:
         mime: bytes,
         smtputf8: bool,
         before_command: Callable[[], None] | None = None,
+        before_data: Callable[[], None] | None = None,
     ) -> Reply:
         """Deliver one message; raises DeliveryError with its kind on any failure, or
-        Withdrawn when `before_command` withdrew it (nothing was delivered then)."""
+        Withdrawn when `before_command` withdrew it (nothing was delivered then).
+        `before_data` runs once, after RCPT TO and before DATA (and may withdraw too)."""
         max_emails = self.settings.max_emails
         if max_emails and self._sent_on_connection >= max_emails:
             self.close()
@@ -206,7 +208,7 @@ class SmtpTransport:
         self._hook = before_command
         try:
             self.connect()
-            reply = self._transaction(envelope_from, recipient, mime, smtputf8)
+            reply = self._transaction(envelope_from, recipient, mime, smtputf8, before_data)
         except Withdrawn:
             # Mid-transaction, and RSET would run the hook again: start afresh next time.
             self._hook = None
@@ -253,7 +255,7 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError):
                 host.close()
 
-    def _transaction(self, envelope_from, recipient, mime, smtputf8) -> Reply:
+    def _transaction(self, envelope_from, recipient, mime, smtputf8, before_data=None) -> Reply:
         host = self._host
         host.ehlo_or_helo_if_needed()
         options = []
@@ -274,6 +276,8 @@ class SmtpTransport:
             # Microsoft's SendAsDenied): every message would get it, so it is a setting.
             about_sender = refuses_sender(code, server_text(text), envelope_from)
             raise reply_error(code, text, "RCPT TO", sender=about_sender)
+        if before_data is not None:
+            before_data()
         code, text = host.data(mime)
         if code != 250:
             raise reply_error(code, text, "DATA")
