@@ -105,7 +105,10 @@ def worker(threads: int | None) -> None:
     count = threads or max(1, app.config["MAIL_SENDER_THREADS"])
     start_senders(app, count)
     click.echo(f"mail worker: {count} sender thread(s); stop with Ctrl-C or SIGTERM")
-    done.wait()
+    # A timed wait, not done.wait(): a signal the kernel hands to a sender thread only sets
+    # Python's flag, and a main thread blocked without a timeout would never run the handler.
+    while not done.wait(timeout=0.5):
+        pass
     click.echo("mail worker: finishing the message in hand and handing back the rest")
     stop_senders(app)
 
