@@ -113,6 +113,36 @@ def test_suppressed_mail_is_never_sent_not_even_a_security_notice(app, smtp, sen
     assert [m.rcpt_tos for m in smtp.handler.offered] == [["someone@example.com"]]
 
 
+def test_the_row_send_email_returns_is_the_stored_row_listed_or_not(app):
+    """The outbox asks the list inside its INSERT: what the caller is handed (an admin's
+    test page links to it) is what the database holds, in the caller's transaction only."""
+    from app.mail import send_email
+
+    _suppress(app, "listed@example.com")
+    with app.test_request_context():
+        listed = send_email("listed@example.com", "test_email", sensitive=True)
+        plain = send_email("plain@example.com", "test_email")
+        handed = {row.id: (row.status, row.last_error, row.mime is None) for row in (listed, plain)}
+        assert handed[listed.id][:1] == ("suppressed",)
+        assert handed[listed.id][1].startswith("on the suppression list: spam complaint (ses)")
+        db.session.commit()
+        for row_id, expected in handed.items():
+            db.session.expire_all()
+            row = db.session.get(OutboxMessage, row_id)
+            assert (row.status, row.last_error, row.mime is None) == expected
+        assert handed[plain.id] == ("queued", None, False)
+        assert handed[listed.id][2], "a never-sent sensitive mail keeps no live link"
+
+        send_email("rolled-back@example.com", "test_email")
+        db.session.rollback()
+        assert (
+            db.session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.recipient == "rolled-back@example.com")
+            )
+            is None
+        )
+
+
 def test_an_admin_lifts_a_suppression_and_mail_is_sent_again(app, smtp, senders):
     _suppress(app, "back@example.com")
     [before] = queue(app, "back@example.com")

@@ -11,7 +11,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, bindparam, func, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,6 +97,16 @@ _table = Suppression.__table__
 _ACTIVE_ENTRY = select(_table.c.kind, _table.c.source, _table.c.since).where(
     _table.c.address == bindparam("address"), _table.c.active.is_(True)
 )
+
+
+def listed(value: str):
+    """A scalar subquery: `value` if the bound `listed_address` (canonical) is on the list,
+    else NULL. Lets the outbox's INSERT ask the list in the same statement."""
+    return (
+        select(literal(value))
+        .where(_table.c.address == bindparam("listed_address"), _table.c.active.is_(True))
+        .scalar_subquery()
+    )
 
 
 def reason_for(address: str) -> str | None:
