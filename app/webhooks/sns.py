@@ -15,7 +15,6 @@ import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes
 from flask import current_app
 
 from app import clock
@@ -31,7 +30,8 @@ FETCH_TIMEOUT_S = 5
 MAX_CERTIFICATE_BYTES = 64 * 1024
 # Certificates by URL: SNS signs with one key for months, so most posts fetch nothing.
 CACHE_SIZE = 16
-HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
+# SignatureVersion: the name of its hash in cryptography.hazmat.primitives.hashes.
+HASHES = {"1": "SHA1", "2": "SHA256"}
 # The fields each type of message signs, in this order (SNS's documented string to sign).
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
@@ -63,8 +63,10 @@ def allowed_url(url: str) -> bool:
 
 def verify(message: dict) -> None:
     """Raise Refused unless `message` carries a valid SNS signature."""
-    # Imported here, like x509 below: a process that receives no SNS post never loads them.
+    # Imported here, like x509 below: a process that receives no SNS post (a mail worker, say)
+    # never loads them.
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     kind = message.get("Type")
@@ -85,7 +87,10 @@ def verify(message: dict) -> None:
         raise Refused(WRONG)
     try:
         public_key.verify(
-            raw_signature, string_to_sign(message), padding.PKCS1v15(), HASHES[version]()
+            raw_signature,
+            string_to_sign(message),
+            padding.PKCS1v15(),
+            getattr(hashes, HASHES[version])(),
         )
     except InvalidSignature:
         raise Refused(WRONG) from None
