@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +100,8 @@ def _mail_verdict(figures: OutboxFigures) -> Verdict:
 
 def database_problem() -> str | None:
     """None when the database answers; else the error's class name (never the URL)."""
+    import sqlite3  # here: a process on PostgreSQL never needs it (a mail worker, say)
+
     try:
         _check_sqlite_file()
         db.session.execute(text("SELECT 1"))
@@ -114,6 +115,8 @@ def database_problem() -> str | None:
 def _check_sqlite_file() -> None:
     """A pooled SQLite connection keeps working on a file that was deleted or moved away,
     writing into nothing: check the configured path itself, without creating it."""
+    import sqlite3
+
     url = db.engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return
