@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String, Text, false, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -116,6 +115,11 @@ def release(key: str) -> None:
 
 
 def _insert_if_missing(conn, key: str):
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # Only the database's own dialect is imported (the engine loaded it already): the other
+    # one costs a process milliseconds of start-up for nothing.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     values = {"relay": key, "proven": False, "failures": 0}
-    return dialect.insert(SignInGate.__table__).values(**values).on_conflict_do_nothing()
+    return insert(SignInGate.__table__).values(**values).on_conflict_do_nothing()
