@@ -7,14 +7,13 @@ import pytest
 
 from app.extensions import db
 from app.mail import send_email
-from app.mail.models import FAILED
+from app.mail.models import FAILED, OutboxMessage
 from tests.admin_helpers import admin_client, log_in, make_user, outbox_count, post_form
 
 
 def _failed_message(app) -> int:
     with app.app_context():
-        row = send_email("ada@example.com", "test_email")
-        db.session.flush()
+        row = db.session.get(OutboxMessage, send_email("ada@example.com", "test_email").id)
         row.status, row.last_error = FAILED, "550 5.1.1 no such user (at RCPT TO)"
         db.session.commit()
         return row.id

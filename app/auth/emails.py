@@ -20,6 +20,7 @@ from app.extensions import db
 from app.mail import link_to, send_email
 from app.mail.events import mask
 from app.mail.models import SUPPRESSED, OutboxMessage
+from app.mail.outbox import Enqueued
 from app.models import User
 
 # The already-registered notice goes out at most this often per account.
@@ -133,7 +134,7 @@ def _cap_reason(address: str) -> str | None:
 
 def _send_capped(
     to: str, template: str, *, code_id: int | None = None, bound_to: str = "", **kwargs
-) -> OutboxMessage:
+) -> Enqueued:
     """Queue stranger-triggerable mail (suppressed past the cap). Its emailed code, if the
     browser that asked has one, is armed only when the mail really goes out."""
     reason = _cap_reason(to)
@@ -143,7 +144,7 @@ def _send_capped(
 
 def send_signup_email(
     address: str, code_id: int | None = None, locale: str | None = None
-) -> OutboxMessage:
+) -> Enqueued:
     token = tokens.confirm_token_for(address)
     return _send_capped(
         address,
@@ -157,7 +158,7 @@ def send_signup_email(
     )
 
 
-def send_already_registered_email(user: User, locale: str | None = None) -> OutboxMessage | None:
+def send_already_registered_email(user: User, locale: str | None = None) -> Enqueued | None:
     """Tell the owner someone tried to sign up with their address (at most once a day)."""
     now = clock.utcnow()
     if user.signup_notice_at and now - user.signup_notice_at < SIGNUP_NOTICE_EVERY:
@@ -177,7 +178,7 @@ def send_already_registered_email(user: User, locale: str | None = None) -> Outb
 
 def send_password_reset_email(
     user: User, code_id: int | None = None, locale: str | None = None
-) -> OutboxMessage:
+) -> Enqueued:
     # The mail must never arrive after its link has died: not_after is the link's expiry.
     expires_at = clock.utcnow() + tokens.RESET_MAX_AGE
     return _send_capped(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from app.mail import outbox
 from app.mail.compose import compose, link_to
-from app.mail.models import OutboxMessage
+from app.mail.outbox import Enqueued
 
 __all__ = ["link_to", "send_email"]
 
@@ -26,7 +26,7 @@ def send_email(
     extra_headers: dict[str, str] | None = None,
     language: str | None = None,
     **context,
-) -> OutboxMessage:
+) -> Enqueued:
     """Queue `template` for `to` in the current transaction; the caller commits.
 
     With `suppress` (why it must not go out: a cap reached, say), or to an address on the
