@@ -11,7 +11,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as settings
 from app.db import engine_options
 from app.extensions import babel, csrf, db, limiter, login_manager, mailer
-from app.routing import LazyBuilderRule
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("mailroom")
@@ -27,7 +26,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
         instance_path=str(ROOT / "instance"),
     )
-    app.url_rule_class = LazyBuilderRule  # before any blueprint adds its rules
     configure(app, test_config)
     register_extensions(app)
     register_security(app)
