@@ -23,8 +23,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -203,7 +201,10 @@ def active_count(cap: int) -> int:
 
 def _ensure_row(address: str) -> None:
     """The address's row exists afterwards, even when two posts race to create it."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     db.session.execute(
         insert(Suppression)
         .values(address=address, active=False, soft_bounces=0)
