@@ -41,6 +41,10 @@ def gunicorn(private_database_url, tmp_path):
         db.engine.dispose()
     temp_dir = tmp_path / "tmp"
     temp_dir.mkdir()
+    # The metrics directory gunicorn.conf.py would otherwise make in TMPDIR, by design: the
+    # watched folder must hold only what a request body spilled.
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
     port = free_port()
     env = clean_environment(
         APP_ENV="production",
@@ -56,6 +60,7 @@ def gunicorn(private_database_url, tmp_path):
         GUNICORN_THREADS=2,
         GUNICORN_BIND=f"127.0.0.1:{port}",
         TMPDIR=str(temp_dir),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     log = (tmp_path / "gunicorn.log").open("ab")
     process = subprocess.Popen(
