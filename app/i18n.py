@@ -1,6 +1,7 @@
 """Languages: which one a page speaks, and which one an email is written in.
 
-A page follows the user's saved choice, else the browser's Accept-Language, else English.
+A page follows the user's saved choice, else a visitor's choice (a cookie, set from the
+switch at the foot of the pages), else the browser's Accept-Language, else English.
 An email follows its recipient: their saved choice, else the language of the request that
 caused it (remembered on the request row for mail a sender writes later), else English.
 Catalogues live in translations/ (pybabel: `make translations-update`, `make translations`).
@@ -21,6 +22,9 @@ LANGUAGES = ("en", "de")
 # Each language in its own words, for the account page's choice.
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
 DEFAULT = LANGUAGES[0]
+# A visitor's choice, kept by the browser: there is no account to save it on yet.
+COOKIE = "mailroom_language"
+COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def supported(code: str | None) -> str | None:
@@ -32,7 +36,7 @@ def select_locale() -> str:
     """Flask-Babel's locale selector for pages (and for mail written inside a request)."""
     if not has_request_context():
         return DEFAULT
-    chosen = _saved_choice()
+    chosen = _saved_choice() or supported(request.cookies.get(COOKIE))
     if chosen:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
@@ -88,3 +92,4 @@ def init_app(app) -> None:
     app.add_template_filter(duration)
     app.add_template_filter(when)
     app.jinja_env.globals["current_language"] = current
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES

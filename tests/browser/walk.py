@@ -37,7 +37,8 @@ def too_many_tries(tab: Page, site: Site) -> None:
     """Ask for a reset link for one address until the limit answers (5 a minute), then once
     more in the browser: the page a person sees. The posts before it skip the rendering."""
     tab.goto(f"{site.url}/reset-password")
-    form = {"csrf_token": tab.locator("input[name=csrf_token]").input_value(), "email": LIMITED}
+    token = tab.locator("main input[name=csrf_token]").input_value()
+    form = {"csrf_token": token, "email": LIMITED}
     for _ in range(12):
         if tab.request.post(f"{site.url}/reset-password", form=form).status == 429:
             break
