@@ -40,6 +40,16 @@ def engine_options(uri: str, sender_threads: int = 0) -> dict:
     return options
 
 
+def dialect_insert(dialect_name: str):
+    """The `insert` of the database's own dialect (for ON CONFLICT). Only that one is
+    imported: the engine loaded it already, and the other costs a process start-up time."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, Text, false, or_, select, true, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db import dialect_insert
 from app.extensions import db
 from app.mail.db_clock import utc_now
 
@@ -115,11 +116,6 @@ def release(key: str) -> None:
 
 
 def _insert_if_missing(conn, key: str):
-    # Only the database's own dialect is imported (the engine loaded it already): the other
-    # one costs a process milliseconds of start-up for nothing.
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     values = {"relay": key, "proven": False, "failures": 0}
+    insert = dialect_insert(conn.dialect.name)
     return insert(SignInGate.__table__).values(**values).on_conflict_do_nothing()

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
+from app.db import dialect_insert
 from app.extensions import db
 from app.mail.smtp_failures import FAILED, DeliveryError, storable
 
@@ -90,21 +91,24 @@ def canonical(address: str) -> str:
 
 
 _table = Suppression.__table__
+
+
 # Asked on every enqueue, inside the request: run as Core on the session's connection (same
 # transaction), which costs a fifth of the ORM's execution path for the same one-row lookup.
+def _active_entry_of(parameter: str):
+    """The WHERE of an active entry for the canonical address bound as `parameter`."""
+    return (_table.c.address == bindparam(parameter)) & _table.c.active.is_(True)
+
+
 _ACTIVE_ENTRY = select(_table.c.kind, _table.c.source, _table.c.since).where(
-    _table.c.address == bindparam("address"), _table.c.active.is_(True)
+    _active_entry_of("address")
 )
 
 
 def listed(value: str):
     """A scalar subquery: `value` if the bound `listed_address` (canonical) is on the list,
     else NULL. Lets the outbox's INSERT ask the list in the same statement."""
-    return (
-        select(literal(value))
-        .where(_table.c.address == bindparam("listed_address"), _table.c.active.is_(True))
-        .scalar_subquery()
-    )
+    return select(literal(value)).where(_active_entry_of("listed_address")).scalar_subquery()
 
 
 def reason_for(address: str) -> str | None:
@@ -201,12 +205,8 @@ def active_count(cap: int) -> int:
 
 def _ensure_row(address: str) -> None:
     """The address's row exists afterwards, even when two posts race to create it."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     db.session.execute(
-        insert(Suppression)
+        dialect_insert(db.engine.dialect.name)(Suppression)
         .values(address=address, active=False, soft_bounces=0)
         .on_conflict_do_nothing(index_elements=["address"])
     )
